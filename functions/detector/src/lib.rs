@@ -1,0 +1,38 @@
+//! The detector function: an SQS batch handed to `trailwatch_shared::detect`, answered with
+//! the ids of exactly the messages that failed (`ReportBatchItemFailures`).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use trailwatch_shared::Engine;
+use trailwatch_shared::detect::{self, IncomingMessage};
+use trailwatch_shared::ports::AnomalyStore;
+
+pub async fn handle<S: AnomalyStore>(
+    engine: &Engine,
+    store: &S,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let messages: Vec<IncomingMessage> = event
+        .payload
+        .records
+        .into_iter()
+        .map(|record| IncomingMessage {
+            message_id: record.message_id.unwrap_or_default(),
+            body: record.body,
+        })
+        .collect();
+    let report = detect::process_batch(engine, store, &messages, chrono::Utc::now()).await;
+    tracing::info!(
+        messages = messages.len(),
+        events = report.events,
+        anomalies = report.anomalies_written,
+        duplicates = report.duplicates,
+        failed = report.failed_message_ids.len(),
+        "batch done"
+    );
+    let mut response = SqsBatchResponse::default();
+    for message_id in report.failed_message_ids {
+        response.add_failure(message_id);
+    }
+    Ok(response)
+}

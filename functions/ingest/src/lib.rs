@@ -1,0 +1,31 @@
+//! The ingest function: an HTTP request from API Gateway (HTTP API or REST API) or a function
+//! URL, handed to `trailwatch_shared::ingest`, and its answer turned back into HTTP.
+
+use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
+use lambda_http::{Body, Error, Request, Response};
+use trailwatch_shared::ingest::{self, IngestRequest};
+use trailwatch_shared::ports::EventQueue;
+
+pub async fn handle<Q: EventQueue>(queue: &Q, request: Request) -> Result<Response<Body>, Error> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    let answer = ingest::handle(
+        queue,
+        IngestRequest {
+            method: request.method().as_str(),
+            path: request.uri().path(),
+            content_type,
+            body: request.body().as_ref(),
+        },
+    )
+    .await;
+    let mut response = Response::builder()
+        .status(answer.status)
+        .header(CONTENT_TYPE, "application/json");
+    if let Some(allow) = answer.allow {
+        response = response.header(ALLOW, allow);
+    }
+    Ok(response.body(Body::from(answer.body.to_string()))?)
+}

@@ -1,0 +1,17 @@
+//! Implementations of the ports: AWS (SQS, DynamoDB) and in-memory.
+
+pub mod dynamodb;
+pub mod memory;
+pub mod sqs;
+
+/// The whole chain of an SDK error, not just its outermost "service error".
+pub(crate) fn sdk_error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,286 @@
+//! The ingest API, independent of how the request arrived (API Gateway HTTP or REST API,
+//! function URL, local server): route, check, validate every event, enqueue the valid ones,
+//! and say exactly what happened to each.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::input::{self, BodyError, Problem};
+use crate::ports::{EventQueue, OutgoingMessage, SendFailure};
+
+/// Largest body we read; API Gateway and Lambda cap requests near 6 MB anyway.
+pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+/// Most events one request may carry.
+pub const MAX_EVENTS: usize = 500;
+/// SQS's limit for one message and for one `SendMessageBatch` call.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// SQS's limit of entries per `SendMessageBatch` call.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+/// Attempts per batch before its messages are reported as failed.
+const SEND_ATTEMPTS: u32 = 3;
+
+pub struct IngestRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestResponse {
+    pub status: u16,
+    /// The `Allow` header for a 405.
+    pub allow: Option<&'static str>,
+    pub body: serde_json::Value,
+}
+
+/// An event that was valid but is not on the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failed {
+    pub index: usize,
+    pub event_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct IngestReport {
+    /// Event ids now on the queue, in request order.
+    pub accepted: Vec<String>,
+    pub rejected: Vec<Problem>,
+    pub failed: Vec<Failed>,
+}
+
+impl IngestReport {
+    fn status(&self) -> u16 {
+        if !self.failed.is_empty() {
+            503
+        } else if self.accepted.is_empty() {
+            400
+        } else {
+            202
+        }
+    }
+}
+
+/// Handles one request to the ingest API.
+pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> IngestResponse {
+    if !is_ingest_path(request.path) {
+        return error(
+            404,
+            format!("no route for {}; POST events to /ingest", request.path),
+        );
+    }
+    if !request.method.eq_ignore_ascii_case("POST") {
+        return IngestResponse {
+            allow: Some("POST"),
+            ..error(
+                405,
+                format!("{} is not allowed on /ingest; use POST", request.method),
+            )
+        };
+    }
+    if !request.content_type.is_some_and(is_json) {
+        return error(
+            415,
+            format!(
+                "Content-Type must be application/json, found {}",
+                request.content_type.unwrap_or("none")
+            ),
+        );
+    }
+    if request.body.len() > MAX_BODY_BYTES {
+        return error(
+            413,
+            format!(
+                "the body is {} bytes; at most {MAX_BODY_BYTES} are accepted",
+                request.body.len()
+            ),
+        );
+    }
+    let parsed = match input::parse_body(request.body) {
+        Ok(parsed) => parsed,
+        Err(body_error) => return rejected_body(&body_error),
+    };
+    if parsed.len() > MAX_EVENTS {
+        return error(
+            413,
+            format!(
+                "the body holds {} events; at most {MAX_EVENTS} are accepted per request",
+                parsed.len()
+            ),
+        );
+    }
+
+    let mut report = IngestReport::default();
+    let mut valid = Vec::new();
+    for event in parsed {
+        match event.outcome {
+            Ok(event_ok) => {
+                let body = event_ok.raw.to_string();
+                if body.len() > MAX_MESSAGE_BYTES {
+                    report.rejected.push(Problem {
+                        index: event.index,
+                        field: String::new(),
+                        problem: format!(
+                            "the event is {} bytes; at most {MAX_MESSAGE_BYTES} fit in one queue message",
+                            body.len()
+                        ),
+                    });
+                } else {
+                    valid.push((event.index, event_ok.event_id, body));
+                }
+            }
+            Err(problems) => report.rejected.extend(problems),
+        }
+    }
+    for problem in &report.rejected {
+        tracing::warn!(index = problem.index, field = %problem.field, problem = %problem.problem, "rejected input");
+    }
+
+    let failures = enqueue(queue, &valid).await;
+    for (index, event_id, _) in valid {
+        match failures
+            .iter()
+            .find(|failure| failure.id == entry_id(index))
+        {
+            Some(failure) => {
+                tracing::error!(%event_id, reason = %failure.reason, "event not enqueued");
+                report.failed.push(Failed {
+                    index,
+                    event_id,
+                    reason: failure.reason.clone(),
+                });
+            }
+            None => report.accepted.push(event_id),
+        }
+    }
+    IngestResponse {
+        status: report.status(),
+        allow: None,
+        body: serde_json::to_value(&report).unwrap_or_else(|_| json!({})),
+    }
+}
+
+/// `/ingest`, also under a REST API stage (`/Prod/ingest`) or with a trailing slash.
+fn is_ingest_path(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    path == "/ingest"
+        || path
+            .strip_suffix("/ingest")
+            .is_some_and(|stage| stage.matches('/').count() == 1 && stage.len() > 1)
+}
+
+fn is_json(content_type: &str) -> bool {
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    media_type == "application/json" || media_type.ends_with("+json")
+}
+
+fn error(status: u16, message: String) -> IngestResponse {
+    IngestResponse {
+        status,
+        allow: None,
+        body: json!({ "error": message }),
+    }
+}
+
+fn rejected_body(body_error: &BodyError) -> IngestResponse {
+    let report = IngestReport {
+        rejected: vec![Problem {
+            index: 0,
+            field: String::new(),
+            problem: body_error.to_string(),
+        }],
+        ..IngestReport::default()
+    };
+    IngestResponse {
+        status: 400,
+        allow: None,
+        body: serde_json::to_value(&report).unwrap_or_else(|_| json!({})),
+    }
+}
+
+/// The batch entry id of the event at `index`: unique in the request, and of the characters
+/// SQS allows.
+fn entry_id(index: usize) -> String {
+    format!("e{index}")
+}
+
+/// Sends every event in batches within SQS's limits, retrying what failed for reasons that
+/// may pass; returns the messages that still failed.
+async fn enqueue<Q: EventQueue>(queue: &Q, events: &[(usize, String, String)]) -> Vec<SendFailure> {
+    let messages: Vec<OutgoingMessage> = events
+        .iter()
+        .map(|(index, _, body)| OutgoingMessage {
+            id: entry_id(*index),
+            body: body.clone(),
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for batch in batches(&messages) {
+        failures.extend(send_with_retries(queue, batch).await);
+    }
+    failures
+}
+
+/// Groups messages into batches of at most ten entries and at most one message's size.
+fn batches(messages: &[OutgoingMessage]) -> Vec<Vec<OutgoingMessage>> {
+    let mut batches: Vec<Vec<OutgoingMessage>> = Vec::new();
+    let mut size = 0;
+    for message in messages {
+        let fits = batches.last().is_some_and(|batch| {
+            batch.len() < MAX_BATCH_ENTRIES && size + message.body.len() <= MAX_MESSAGE_BYTES
+        });
+        if !fits {
+            batches.push(Vec::new());
+            size = 0;
+        }
+        size += message.body.len();
+        if let Some(batch) = batches.last_mut() {
+            batch.push(message.clone());
+        }
+    }
+    batches
+}
+
+async fn send_with_retries<Q: EventQueue>(
+    queue: &Q,
+    mut pending: Vec<OutgoingMessage>,
+) -> Vec<SendFailure> {
+    let mut final_failures = Vec::new();
+    for attempt in 1..=SEND_ATTEMPTS {
+        let failures = match queue.send_batch(&pending).await {
+            Ok(failures) => failures,
+            Err(error) => pending
+                .iter()
+                .map(|message| SendFailure {
+                    id: message.id.clone(),
+                    reason: error.to_string(),
+                    retryable: true,
+                })
+                .collect(),
+        };
+        let (retry, permanent): (Vec<_>, Vec<_>) =
+            failures.into_iter().partition(|failure| failure.retryable);
+        final_failures.extend(permanent);
+        if retry.is_empty() {
+            return final_failures;
+        }
+        if attempt == SEND_ATTEMPTS {
+            final_failures.extend(retry);
+            return final_failures;
+        }
+        pending.retain(|message| retry.iter().any(|failure| failure.id == message.id));
+        tokio::time::sleep(Duration::from_millis(50 * 4u64.pow(attempt - 1))).await;
+    }
+    final_failures
+}
+
+#[cfg(test)]
+mod tests;

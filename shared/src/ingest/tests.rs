@@ -1,0 +1,320 @@
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::adapters::memory::MemoryQueue;
+use crate::ports::QueueError;
+
+const EXAMPLE: &str = r#"{"RequestID":"8f884d95-b266-4018-8767-c4a79ecee7a6","EventID":"8f884d95-b266-4018-8767-c4a79ecee7a6","RoleID":"role12","EventType":"type1","EventTimestamp":"2023-06-23T16:23:18Z","AffectedAssets":["asset1","asset2"]}"#;
+
+fn post(body: &[u8]) -> IngestRequest<'_> {
+    IngestRequest {
+        method: "POST",
+        path: "/ingest",
+        content_type: Some("application/json"),
+        body,
+    }
+}
+
+fn seed(id: &str) -> Value {
+    json!({"RequestID": id, "EventID": id, "RoleID": "role12", "EventType": "type1",
+           "EventTimestamp": "2023-06-23T16:23:18Z", "AffectedAssets": []})
+}
+
+/// A queue that records each call's size and fails the way a test says.
+#[derive(Default)]
+struct ScriptedQueue {
+    calls: Mutex<Vec<Vec<OutgoingMessage>>>,
+    /// Entry ids to fail on every call, with whether the failure may pass on retry.
+    fail: Vec<(&'static str, bool)>,
+    /// Fail them only on the first call.
+    only_first_call: bool,
+    /// Fail whole calls.
+    down: bool,
+}
+
+impl ScriptedQueue {
+    fn calls(&self) -> Vec<Vec<OutgoingMessage>> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl EventQueue for ScriptedQueue {
+    async fn send_batch(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> Result<Vec<SendFailure>, QueueError> {
+        let mut calls = self.calls.lock().unwrap();
+        calls.push(messages.to_vec());
+        if self.down {
+            return Err(QueueError::Send("connection refused".into()));
+        }
+        if self.only_first_call && calls.len() > 1 {
+            return Ok(Vec::new());
+        }
+        Ok(messages
+            .iter()
+            .filter_map(|message| {
+                self.fail
+                    .iter()
+                    .find(|(id, _)| *id == message.id)
+                    .map(|(id, retryable)| SendFailure {
+                        id: id.to_string(),
+                        reason: "InternalError: try again".into(),
+                        retryable: *retryable,
+                    })
+            })
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn the_prototype_example_is_accepted_and_queued_as_sent() {
+    let queue = MemoryQueue::default();
+    let response = handle(&queue, post(EXAMPLE.as_bytes())).await;
+    assert_eq!(response.status, 202);
+    assert_eq!(
+        response.body,
+        json!({"accepted": ["8f884d95-b266-4018-8767-c4a79ecee7a6"], "rejected": [], "failed": []})
+    );
+    let bodies = queue.bodies();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(
+        serde_json::from_str::<Value>(&bodies[0]).unwrap(),
+        serde_json::from_str::<Value>(EXAMPLE).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn valid_events_go_through_beside_invalid_neighbours() {
+    let queue = MemoryQueue::default();
+    let mut bad = seed("bad");
+    bad["EventTimestamp"] = json!("23/06/2023");
+    let body = json!([seed("one"), bad, seed("two")]).to_string();
+    let response = handle(&queue, post(body.as_bytes())).await;
+    assert_eq!(response.status, 202);
+    assert_eq!(response.body["accepted"], json!(["one", "two"]));
+    assert_eq!(response.body["rejected"][0]["index"], 1);
+    assert_eq!(response.body["rejected"][0]["field"], "EventTimestamp");
+    assert_eq!(queue.bodies().len(), 2);
+}
+
+#[tokio::test]
+async fn nothing_valid_is_a_400_naming_every_field() {
+    let queue = MemoryQueue::default();
+    let body = json!([{"EventID": "x"}]).to_string();
+    let response = handle(&queue, post(body.as_bytes())).await;
+    assert_eq!(response.status, 400);
+    let fields: Vec<&str> = response.body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|problem| problem["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            "RequestID",
+            "RoleID",
+            "EventType",
+            "EventTimestamp",
+            "AffectedAssets"
+        ]
+    );
+    assert!(queue.bodies().is_empty());
+}
+
+#[tokio::test]
+async fn unparseable_json_is_a_400() {
+    let response = handle(&MemoryQueue::default(), post(b"{\"EventID\": ")).await;
+    assert_eq!(response.status, 400);
+    assert!(
+        response.body["rejected"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+}
+
+#[tokio::test]
+async fn only_json_is_accepted() {
+    let queue = MemoryQueue::default();
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let request = IngestRequest {
+            content_type,
+            ..post(EXAMPLE.as_bytes())
+        };
+        assert_eq!(
+            handle(&queue, request).await.status,
+            415,
+            "{content_type:?}"
+        );
+    }
+    for content_type in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/cloudevents+json",
+    ] {
+        let request = IngestRequest {
+            content_type: Some(content_type),
+            ..post(EXAMPLE.as_bytes())
+        };
+        assert_eq!(handle(&queue, request).await.status, 202, "{content_type}");
+    }
+}
+
+#[tokio::test]
+async fn other_paths_and_methods_are_refused() {
+    let queue = MemoryQueue::default();
+    let other_path = IngestRequest {
+        path: "/events",
+        ..post(EXAMPLE.as_bytes())
+    };
+    assert_eq!(handle(&queue, other_path).await.status, 404);
+    let deep_path = IngestRequest {
+        path: "/a/b/ingest",
+        ..post(EXAMPLE.as_bytes())
+    };
+    assert_eq!(handle(&queue, deep_path).await.status, 404);
+    let get = IngestRequest {
+        method: "GET",
+        ..post(EXAMPLE.as_bytes())
+    };
+    let response = handle(&queue, get).await;
+    assert_eq!((response.status, response.allow), (405, Some("POST")));
+    // A REST API stage prefix and a trailing slash still reach the route.
+    for path in ["/Prod/ingest", "/ingest/"] {
+        let request = IngestRequest {
+            path,
+            ..post(EXAMPLE.as_bytes())
+        };
+        assert_eq!(handle(&queue, request).await.status, 202, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_requests_are_a_413() {
+    let queue = MemoryQueue::default();
+    let huge = vec![b' '; MAX_BODY_BYTES + 1];
+    assert_eq!(handle(&queue, post(&huge)).await.status, 413);
+    let many: Vec<Value> = (0..=MAX_EVENTS).map(|i| seed(&format!("id{i}"))).collect();
+    let body = serde_json::to_vec(&many).unwrap();
+    let response = handle(&queue, post(&body)).await;
+    assert_eq!(response.status, 413);
+    assert!(
+        response.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("501 events")
+    );
+    assert!(queue.bodies().is_empty());
+}
+
+#[tokio::test]
+async fn an_event_too_big_for_one_queue_message_is_rejected_alone() {
+    let queue = MemoryQueue::default();
+    let mut big = seed("big");
+    big["AffectedAssets"] = json!(["a".repeat(MAX_MESSAGE_BYTES)]);
+    let body = json!([seed("small"), big]).to_string();
+    let response = handle(&queue, post(body.as_bytes())).await;
+    assert_eq!(response.status, 202);
+    assert_eq!(response.body["accepted"], json!(["small"]));
+    assert_eq!(response.body["rejected"][0]["index"], 1);
+    assert!(
+        response.body["rejected"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("queue message")
+    );
+}
+
+#[tokio::test]
+async fn batches_respect_the_entry_and_size_limits_of_sqs() {
+    let queue = ScriptedQueue::default();
+    let events: Vec<Value> = (0..25).map(|i| seed(&format!("id{i}"))).collect();
+    let response = handle(&queue, post(json!(events).to_string().as_bytes())).await;
+    assert_eq!(response.status, 202);
+    let sizes: Vec<usize> = queue.calls().iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![10, 10, 5]);
+
+    // Events of ~100 KiB: two fit under 256 KiB, a third does not.
+    let queue = ScriptedQueue::default();
+    let events: Vec<Value> = (0..5)
+        .map(|i| {
+            let mut event = seed(&format!("big{i}"));
+            event["AffectedAssets"] = json!(["x".repeat(100 * 1024)]);
+            event
+        })
+        .collect();
+    let response = handle(&queue, post(json!(events).to_string().as_bytes())).await;
+    assert_eq!(response.status, 202);
+    for call in queue.calls() {
+        let total: usize = call.iter().map(|message| message.body.len()).sum();
+        assert!(total <= MAX_MESSAGE_BYTES, "a batch of {total} bytes");
+    }
+    assert_eq!(queue.calls().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_entry_that_fails_once_is_retried_and_accepted() {
+    let queue = ScriptedQueue {
+        fail: vec![("e1", true)],
+        only_first_call: true,
+        ..Default::default()
+    };
+    let body = json!([seed("a"), seed("b"), seed("c")]).to_string();
+    let response = handle(&queue, post(body.as_bytes())).await;
+    assert_eq!(response.status, 202);
+    assert_eq!(response.body["accepted"], json!(["a", "b", "c"]));
+    let calls = queue.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls[1].iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        vec!["e1"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_never_reaches_the_queue_is_reported_failed_with_a_503() {
+    let queue = ScriptedQueue {
+        fail: vec![("e1", true)],
+        ..Default::default()
+    };
+    let body = json!([seed("a"), seed("b")]).to_string();
+    let response = handle(&queue, post(body.as_bytes())).await;
+    assert_eq!(response.status, 503);
+    assert_eq!(response.body["accepted"], json!(["a"]));
+    assert_eq!(response.body["failed"][0]["event_id"], "b");
+    assert_eq!(response.body["failed"][0]["index"], 1);
+    assert_eq!(queue.calls().len(), 3, "retried up to the attempt limit");
+
+    let down = ScriptedQueue {
+        down: true,
+        ..Default::default()
+    };
+    let response = handle(&down, post(EXAMPLE.as_bytes())).await;
+    assert_eq!(response.status, 503);
+    assert_eq!(response.body["accepted"], json!([]));
+    assert!(
+        response.body["failed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("connection refused")
+    );
+}
+
+#[tokio::test]
+async fn a_failure_the_sender_caused_is_not_retried() {
+    let queue = ScriptedQueue {
+        fail: vec![("e0", false)],
+        ..Default::default()
+    };
+    let response = handle(&queue, post(json!([seed("a")]).to_string().as_bytes())).await;
+    assert_eq!(response.status, 503);
+    assert_eq!(queue.calls().len(), 1);
+}

@@ -1,0 +1,150 @@
+//! Reads the fields of one JSON object, collecting every problem instead of stopping at the
+//! first.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::{Problem, json_type};
+
+/// Longest id we accept; ids become queue entries and table keys.
+pub const MAX_ID_LEN: usize = 256;
+
+pub struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    /// Path of this object inside the event, e.g. `detail.`.
+    prefix: &'a str,
+    index: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(object: &'a Map<String, Value>, prefix: &'a str, index: usize) -> Self {
+        Self {
+            object,
+            prefix,
+            index,
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn problem(&mut self, field: &str, problem: impl Into<String>) {
+        self.problems.push(Problem {
+            index: self.index,
+            field: format!("{}{}", self.prefix, field),
+            problem: problem.into(),
+        });
+    }
+
+    /// A required, non-empty string of at most [`MAX_ID_LEN`] characters.
+    pub fn required_id(&mut self, key: &str) -> Option<String> {
+        let value = self.required_string(key)?;
+        if value.trim().is_empty() {
+            self.problem(key, "must not be empty");
+            None
+        } else if value.chars().count() > MAX_ID_LEN {
+            self.problem(
+                key,
+                format!(
+                    "is {} characters long; at most {MAX_ID_LEN} are allowed",
+                    value.chars().count()
+                ),
+            );
+            None
+        } else {
+            Some(value)
+        }
+    }
+
+    pub fn required_string(&mut self, key: &str) -> Option<String> {
+        match self.object.get(key) {
+            None => {
+                self.problem(key, "is required");
+                None
+            }
+            Some(Value::String(value)) => Some(value.clone()),
+            Some(other) => {
+                self.problem(key, format!("must be a string, found {}", json_type(other)));
+                None
+            }
+        }
+    }
+
+    /// A required RFC 3339 timestamp.
+    pub fn required_time(&mut self, key: &str) -> Option<DateTime<Utc>> {
+        let text = self.required_string(key)?;
+        match DateTime::parse_from_rfc3339(&text) {
+            Ok(time) => Some(time.with_timezone(&Utc)),
+            Err(error) => {
+                self.problem(
+                    key,
+                    format!(
+                        "must be an RFC 3339 timestamp like 2023-06-23T16:23:18Z, found {text:?} ({error})"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A required array of strings (possibly empty).
+    pub fn required_strings(&mut self, key: &str) -> Option<Vec<String>> {
+        match self.object.get(key) {
+            None => {
+                self.problem(key, "is required");
+                None
+            }
+            Some(Value::Array(items)) => {
+                let mut strings = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for (position, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(text) => strings.push(text.clone()),
+                        other => {
+                            ok = false;
+                            self.problem(
+                                &format!("{key}[{position}]"),
+                                format!("must be a string, found {}", json_type(other)),
+                            );
+                        }
+                    }
+                }
+                ok.then_some(strings)
+            }
+            Some(other) => {
+                self.problem(
+                    key,
+                    format!("must be an array of strings, found {}", json_type(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A string that may be absent; a value of another type counts as absent, since
+    /// CloudTrail's optional fields vary between services.
+    pub fn optional_string(&self, key: &str) -> Option<String> {
+        optional_string(self.object, key)
+    }
+
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, Vec<Problem>> {
+        match value {
+            Some(value) if self.problems.is_empty() => Ok(value),
+            _ => Err(self.problems),
+        }
+    }
+}
+
+pub fn optional_string(object: &Map<String, Value>, key: &str) -> Option<String> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|text| !text.is_empty())
+        .map(str::to_string)
+}
+
+pub fn optional_object<'v>(
+    object: &'v Map<String, Value>,
+    key: &str,
+) -> Option<&'v Map<String, Value>> {
+    object.get(key).and_then(Value::as_object)
+}

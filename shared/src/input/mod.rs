@@ -1,0 +1,144 @@
+//! Every input shape trailwatch accepts, validated and normalised to [`Event`]s.
+//!
+//! A body is one event, an array of events, or a CloudTrail delivery file
+//! (`{"Records": [...]}`); arrays may hold delivery files too. An event is the prototype's
+//! seed event, a CloudTrail record, or an EventBridge event carrying a CloudTrail record.
+//! Each event is validated on its own, so one bad event never hides its valid neighbours,
+//! and every problem is reported at once.
+
+mod cloudtrail;
+mod eventbridge;
+mod fields;
+mod seed;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::event::Event;
+
+/// One thing wrong with one event: which event, which field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Problem {
+    /// Position of the event in the request, counting the records of delivery files.
+    pub index: usize,
+    /// The field's path inside the event (`detail.eventTime`); empty for the event as a whole.
+    pub field: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "event {}: {}", self.index, self.problem)
+        } else {
+            write!(f, "event {}: {} {}", self.index, self.field, self.problem)
+        }
+    }
+}
+
+/// The result for one event of a body, in request order.
+#[derive(Debug, Clone)]
+pub struct ParsedEvent {
+    pub index: usize,
+    pub outcome: Result<Event, Vec<Problem>>,
+}
+
+/// Why a body as a whole could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("the body is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("the body must be a JSON object or array, found {0}")]
+    WrongShape(&'static str),
+    #[error("the body holds no events")]
+    Empty,
+}
+
+/// Parses a raw body into its events.
+pub fn parse_body(body: &[u8]) -> Result<Vec<ParsedEvent>, BodyError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|error| BodyError::NotJson(error.to_string()))?;
+    parse_value(value)
+}
+
+/// Splits a JSON value into its events and parses each one.
+pub fn parse_value(value: Value) -> Result<Vec<ParsedEvent>, BodyError> {
+    let records = match value {
+        Value::Array(items) => items.into_iter().flat_map(delivery_records).collect(),
+        Value::Object(_) => delivery_records(value),
+        other => return Err(BodyError::WrongShape(json_type(&other))),
+    };
+    if records.is_empty() {
+        return Err(BodyError::Empty);
+    }
+    Ok(records
+        .into_iter()
+        .enumerate()
+        .map(|(index, record)| ParsedEvent {
+            index,
+            outcome: parse_event(index, record),
+        })
+        .collect())
+}
+
+/// A delivery file's records, or the value itself when it is not a delivery file.
+fn delivery_records(value: Value) -> Vec<Value> {
+    match value {
+        Value::Object(mut object) if matches!(object.get("Records"), Some(Value::Array(_))) => {
+            match object.remove("Records") {
+                Some(Value::Array(records)) => records,
+                _ => unreachable!("checked by the guard above"),
+            }
+        }
+        other => vec![other],
+    }
+}
+
+/// Recognises the shape of one event and parses it.
+pub fn parse_event(index: usize, value: Value) -> Result<Event, Vec<Problem>> {
+    let Value::Object(object) = &value else {
+        return Err(vec![Problem {
+            index,
+            field: String::new(),
+            problem: format!(
+                "an event must be a JSON object, found {}",
+                json_type(&value)
+            ),
+        }]);
+    };
+    let parsed = if object.contains_key("detail-type") || object.contains_key("detail") {
+        eventbridge::parse(index, object)
+    } else if cloudtrail::looks_like(object) {
+        cloudtrail::parse(index, object)
+    } else if seed::looks_like(object) {
+        seed::parse(index, object)
+    } else {
+        Err(vec![Problem {
+            index,
+            field: String::new(),
+            problem: "not a recognised event: expected a trailwatch event (RequestID, EventID, \
+                      RoleID, EventType, EventTimestamp, AffectedAssets), a CloudTrail record \
+                      (eventID, eventTime, eventSource, eventName) or an EventBridge CloudTrail \
+                      event (detail-type, detail)"
+                .to_string(),
+        }])
+    };
+    parsed.map(|event| Event {
+        raw: value,
+        ..event
+    })
+}
+
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

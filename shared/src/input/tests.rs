@@ -1,0 +1,234 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::*;
+use crate::event::Origin;
+
+const EXAMPLE: &str = r#"{"RequestID":"8f884d95-b266-4018-8767-c4a79ecee7a6","EventID":"8f884d95-b266-4018-8767-c4a79ecee7a6","RoleID":"role12","EventType":"type1","EventTimestamp":"2023-06-23T16:23:18Z","AffectedAssets":["asset1","asset2"]}"#;
+
+fn only_event(body: &str) -> Result<Event, Vec<Problem>> {
+    let mut parsed = parse_body(body.as_bytes()).expect("a readable body");
+    assert_eq!(parsed.len(), 1);
+    parsed.remove(0).outcome
+}
+
+fn fields_of(problems: &[Problem]) -> Vec<&str> {
+    problems
+        .iter()
+        .map(|problem| problem.field.as_str())
+        .collect()
+}
+
+pub(crate) fn traildiscover_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/traildiscover/events")
+}
+
+#[test]
+fn the_prototype_example_becomes_an_event() {
+    let event = only_event(EXAMPLE).expect("valid");
+    assert_eq!(event.origin, Origin::Seed);
+    assert_eq!(event.event_id, "8f884d95-b266-4018-8767-c4a79ecee7a6");
+    assert_eq!(
+        event.request_id.as_deref(),
+        Some("8f884d95-b266-4018-8767-c4a79ecee7a6")
+    );
+    assert_eq!(event.principal, "role12");
+    assert_eq!(event.event_name, "type1");
+    assert_eq!(event.event_source, None);
+    assert_eq!(event.event_time.to_rfc3339(), "2023-06-23T16:23:18+00:00");
+    assert_eq!(event.assets, vec!["asset1", "asset2"]);
+    assert_eq!(
+        event.raw,
+        serde_json::from_str::<serde_json::Value>(EXAMPLE).unwrap()
+    );
+}
+
+#[test]
+fn a_seed_event_type_may_name_its_service() {
+    let body = EXAMPLE.replace("\"type1\"", "\"cloudtrail:StopLogging\"");
+    let event = only_event(&body).expect("valid");
+    assert_eq!(
+        event.event_source.as_deref(),
+        Some("cloudtrail.amazonaws.com")
+    );
+    assert_eq!(event.event_name, "StopLogging");
+    assert_eq!(event.action(), "cloudtrail:StopLogging");
+}
+
+#[test]
+fn every_problem_of_a_seed_event_is_reported_at_once() {
+    let body = json!({
+        "EventID": "",
+        "RoleID": "r".repeat(257),
+        "EventType": 7,
+        "EventTimestamp": "yesterday",
+        "AffectedAssets": ["ok", 3],
+    })
+    .to_string();
+    let problems = only_event(&body).expect_err("invalid");
+    assert_eq!(
+        fields_of(&problems),
+        vec![
+            "RequestID",
+            "EventID",
+            "RoleID",
+            "EventType",
+            "EventTimestamp",
+            "AffectedAssets[1]"
+        ]
+    );
+    assert_eq!(problems[0].problem, "is required");
+    assert_eq!(problems[1].problem, "must not be empty");
+    assert!(problems[2].problem.contains("257 characters"));
+    assert!(
+        problems[3]
+            .problem
+            .contains("must be a string, found a number")
+    );
+    assert!(problems[4].problem.contains("RFC 3339"));
+    assert!(problems.iter().all(|problem| problem.index == 0));
+}
+
+#[test]
+fn affected_assets_may_be_empty_but_must_be_an_array() {
+    let empty = EXAMPLE.replace(r#"["asset1","asset2"]"#, "[]");
+    assert_eq!(
+        only_event(&empty).expect("valid").assets,
+        Vec::<String>::new()
+    );
+    let not_array = EXAMPLE.replace(r#"["asset1","asset2"]"#, r#""asset1""#);
+    let problems = only_event(&not_array).expect_err("invalid");
+    assert_eq!(fields_of(&problems), vec!["AffectedAssets"]);
+}
+
+#[test]
+fn a_console_sign_in_without_request_id_parses_and_names_the_root_user() {
+    let delivery = include_str!("../../../events/cloudtrail-delivery.json");
+    let parsed = parse_body(delivery.as_bytes()).expect("readable");
+    let login = parsed[1].outcome.as_ref().expect("valid");
+    assert_eq!(login.event_name, "ConsoleLogin");
+    assert_eq!(login.request_id, None);
+    assert_eq!(login.principal, "arn:aws:iam::111122223333:root");
+    assert_eq!(login.identity_type.as_deref(), Some("Root"));
+    let console = login.console_login.as_ref().expect("console facts");
+    assert!(console.succeeded);
+    assert_eq!(console.mfa_used, Some(false));
+}
+
+#[test]
+fn an_assumed_role_is_named_by_its_role_not_its_session() {
+    let delivery = include_str!("../../../events/cloudtrail-delivery.json");
+    let parsed = parse_body(delivery.as_bytes()).expect("readable");
+    let describe = parsed[0].outcome.as_ref().expect("valid");
+    assert_eq!(describe.principal, "arn:aws:iam::111122223333:role/deploy");
+
+    // Without a session issuer, the role is derived from the session ARN.
+    let record = json!({
+        "eventID": "e1", "eventTime": "2026-01-01T00:00:00Z", "eventSource": "s3.amazonaws.com",
+        "eventName": "ListBuckets",
+        "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Admin/jane"}
+    });
+    let event = only_event(&record.to_string()).expect("valid");
+    assert_eq!(event.principal, "arn:aws:iam::123456789012:role/Admin");
+}
+
+#[test]
+fn a_delivery_file_keeps_valid_records_beside_an_invalid_one() {
+    let body = json!({"Records": [
+        {"eventID": "a", "eventTime": "2026-01-01T00:00:00Z", "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets"},
+        {"eventID": "b", "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets", "eventTime": "not a time"},
+        {"eventID": "c", "eventTime": "2026-01-01T00:00:01Z", "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets"}
+    ]});
+    let parsed = parse_value(body).expect("readable");
+    assert_eq!(parsed.len(), 3);
+    assert!(parsed[0].outcome.is_ok() && parsed[2].outcome.is_ok());
+    let problems = parsed[1].outcome.as_ref().expect_err("invalid");
+    assert_eq!(problems[0].index, 1);
+    assert_eq!(problems[0].field, "eventTime");
+}
+
+#[test]
+fn arrays_may_mix_events_and_delivery_files() {
+    let body = format!(
+        r#"[{EXAMPLE}, {{"Records": [{{"eventID": "x", "eventTime": "2026-01-01T00:00:00Z", "eventSource": "iam.amazonaws.com", "eventName": "CreateUser"}}]}}]"#
+    );
+    let parsed = parse_body(body.as_bytes()).expect("readable");
+    let ids: Vec<_> = parsed
+        .iter()
+        .map(|item| item.outcome.as_ref().expect("valid").event_id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["8f884d95-b266-4018-8767-c4a79ecee7a6", "x"]);
+}
+
+#[test]
+fn an_eventbridge_cloudtrail_event_becomes_its_detail() {
+    let event =
+        only_event(include_str!("../../../events/eventbridge-cloudtrail.json")).expect("valid");
+    assert_eq!(event.event_id, "5b0c1e0a-1111-4e6f-8a9b-000000000007");
+    assert_eq!(event.action(), "cloudtrail:DeleteTrail");
+    assert_eq!(event.principal, "arn:aws:iam::111122223333:role/deploy");
+    assert_eq!(event.raw["detail-type"], "AWS API Call via CloudTrail");
+}
+
+#[test]
+fn an_eventbridge_event_names_problems_inside_its_detail() {
+    let body = json!({
+        "detail-type": "Object Created", "source": "custom.app",
+        "detail": {"eventID": "e", "eventSource": "s3.amazonaws.com", "eventName": "PutObject"}
+    });
+    let problems = only_event(&body.to_string()).expect_err("invalid");
+    assert_eq!(
+        fields_of(&problems),
+        vec!["detail-type", "source", "detail.eventTime"]
+    );
+}
+
+#[test]
+fn bodies_that_are_not_events_say_why() {
+    assert!(matches!(
+        parse_body(b"{not json"),
+        Err(BodyError::NotJson(_))
+    ));
+    assert_eq!(
+        parse_body(b"42").unwrap_err(),
+        BodyError::WrongShape("a number")
+    );
+    assert_eq!(parse_body(b"[]").unwrap_err(), BodyError::Empty);
+    let problems = only_event(r#"{"hello": "world"}"#).expect_err("unrecognised");
+    assert_eq!(problems[0].field, "");
+    assert!(problems[0].problem.contains("not a recognised event"));
+    let parsed = parse_body(br#"["just a string"]"#).expect("readable");
+    let problems = parsed[0].outcome.as_ref().expect_err("not an object");
+    assert!(problems[0].problem.contains("found a string"));
+}
+
+/// Real CloudTrail records of over a hundred APIs vary in every optional field; all of them
+/// must parse.
+#[test]
+fn every_real_cloudtrail_record_in_the_reference_data_parses() {
+    let mut files = 0;
+    for service in
+        std::fs::read_dir(traildiscover_dir()).expect("../shared/data is laid beside the repo")
+    {
+        for file in std::fs::read_dir(service.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            if !path.to_string_lossy().ends_with(".json.cloudtrail") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let parsed = match parse_body(&bytes) {
+                // A few reference files hold no record at all.
+                Err(BodyError::Empty) => continue,
+                other => other.unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+            };
+            files += 1;
+            for item in parsed {
+                if let Err(problems) = item.outcome {
+                    panic!("{}: {problems:?}", path.display());
+                }
+            }
+        }
+    }
+    assert!(files > 100, "only {files} reference records found");
+}

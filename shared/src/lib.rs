@@ -1,0 +1,18 @@
+//! trailwatch's domain, free of Lambda types: the inputs we accept and their normalisation
+//! to one [`Event`], the detection engine, the [`Anomaly`] record, and the ports (queue,
+//! anomaly store) with their AWS and in-memory adapters.
+
+pub mod adapters;
+pub mod anomaly;
+pub mod detect;
+pub mod engine;
+pub mod event;
+pub mod ingest;
+pub mod input;
+pub mod ports;
+pub mod rules;
+
+pub use anomaly::{Anomaly, Detection, Severity};
+pub use engine::Engine;
+pub use event::Event;
+pub use input::{Problem, parse_body, parse_value};

@@ -1,0 +1,68 @@
+//! The narrow interfaces the domain needs from the outside world. AWS adapters and local
+//! adapters implement the same traits and pass the same contract tests.
+
+use std::future::Future;
+
+use crate::anomaly::Anomaly;
+
+/// One message for the events queue, named by an id unique within its batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub id: String,
+    pub body: String,
+}
+
+/// A message of a batch that the queue did not take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    pub id: String,
+    pub reason: String,
+    /// False when the message itself is at fault and sending it again cannot succeed.
+    pub retryable: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The whole batch call failed (network, throttling, permissions).
+    #[error("sending to the events queue failed: {0}")]
+    Send(String),
+}
+
+/// Where the ingest API puts events for the detector.
+pub trait EventQueue: Send + Sync {
+    /// Sends up to ten messages in one call; returns the ones that were not taken.
+    fn send_batch(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> impl Future<Output = Result<Vec<SendFailure>, QueueError>> + Send;
+}
+
+/// Whether a conditional put wrote the anomaly or found it already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Inserted,
+    /// An anomaly for this event exists already: a redelivered message, not an error.
+    AlreadyPresent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the anomaly store request failed: {0}")]
+    Request(String),
+    #[error("the anomaly store holds an item it cannot read: {0}")]
+    Corrupt(String),
+}
+
+/// Where anomalies are kept, one per event.
+pub trait AnomalyStore: Send + Sync {
+    /// Writes the anomaly unless one for the same event exists.
+    fn put_if_absent(
+        &self,
+        anomaly: &Anomaly,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+
+    fn get(
+        &self,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<Anomaly>, StoreError>> + Send;
+}
