@@ -1,9 +1,12 @@
 //! Implementations of the ports: AWS (SQS, DynamoDB) and in-memory.
 
+#[cfg(feature = "aws")]
 pub mod dynamodb;
 pub mod memory;
+#[cfg(feature = "aws")]
 pub mod sqs;
 
+#[cfg(feature = "aws")]
 /// The whole chain of an SDK error, not just its outermost "service error".
 pub(crate) fn sdk_error_text(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();

@@ -11,6 +11,8 @@ mod eventbridge;
 mod fields;
 mod seed;
 
+pub use eventbridge::DETAIL_TYPES as EVENTBRIDGE_DETAIL_TYPES;
+
 use serde::Serialize;
 use serde_json::Value;
 

@@ -1,0 +1,218 @@
+//! What every end-to-end test starts from: SDK clients for the local endpoint and a private
+//! copy of the template's resources.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use lambda_runtime::{Context, LambdaEvent};
+use trailwatch_shared::Engine;
+use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
+use trailwatch_shared::adapters::sqs::SqsEventQueue;
+
+use crate::Error;
+use crate::resources::LocalResources;
+use crate::template::Template;
+
+/// Set by the test script: a missing endpoint then fails the tests instead of skipping them.
+pub const REQUIRE_ENDPOINT: &str = "TRAILWATCH_REQUIRE_ENDPOINT";
+
+pub struct Harness {
+    pub config: SdkConfig,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub resources: LocalResources,
+    /// The name prefix of this test's resources.
+    pub prefix: String,
+}
+
+impl Harness {
+    /// A harness with its own queues and tables, or `None` (after saying so) when no local
+    /// endpoint is configured and none is required. Never talks to real AWS: it needs
+    /// `AWS_ENDPOINT_URL`.
+    pub async fn new(test: &str) -> Option<Harness> {
+        if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+            if std::env::var_os(REQUIRE_ENDPOINT).is_some() {
+                panic!("{REQUIRE_ENDPOINT} is set but AWS_ENDPOINT_URL is not");
+            }
+            eprintln!("skipping {test}: AWS_ENDPOINT_URL is not set (scripts/test sets it)");
+            return None;
+        }
+        Some(
+            Self::create(test)
+                .await
+                .unwrap_or_else(|error| panic!("setting up {test}: {error}")),
+        )
+    }
+
+    async fn create(test: &str) -> Result<Harness, Error> {
+        let config = aws_config::load_from_env().await;
+        let prefix = unique_prefix(test);
+        let resources = LocalResources::create(&config, &Template::load()?, &prefix).await?;
+        Ok(Harness {
+            prefix,
+            sqs: aws_sdk_sqs::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            config,
+            resources,
+        })
+    }
+
+    pub fn events_queue_url(&self) -> &str {
+        &self.resources.queue("EventsQueue").url
+    }
+
+    pub fn dead_letter_queue_url(&self) -> &str {
+        &self.resources.queue("EventsDeadLetterQueue").url
+    }
+
+    pub fn anomalies_table(&self) -> &str {
+        self.resources.table("AnomaliesTable")
+    }
+
+    pub async fn cleanup(self) {
+        self.resources.delete(&self.config).await;
+    }
+}
+
+/// Queue and table names unique to this test and run, within SQS's 80 characters.
+fn unique_prefix(test: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or_default();
+    let short: String = test
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(24)
+        .collect();
+    format!(
+        "tw-{short}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Harness {
+    /// Sends a request through the ingest function's handler, wired to the real queue.
+    pub async fn ingest(&self, request: lambda_http::Request) -> (u16, serde_json::Value) {
+        let queue = SqsEventQueue::new(self.sqs.clone(), self.events_queue_url());
+        let response = trailwatch_ingest::handle(&queue, request)
+            .await
+            .expect("the ingest handler answers every request");
+        let status = response.status().as_u16();
+        let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");
+        (status, body)
+    }
+
+    /// Receives until `expected` messages have arrived, or three polls in a row find none.
+    pub async fn receive(&self, queue_url: &str, expected: usize) -> Vec<Message> {
+        let mut messages = Vec::new();
+        let mut empty_polls = 0;
+        // Local endpoints answer fast; three empty polls in a row mean nothing more is coming.
+        while messages.len() < expected && empty_polls < 3 {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            let received = output.messages.unwrap_or_default();
+            empty_polls = if received.is_empty() {
+                empty_polls + 1
+            } else {
+                0
+            };
+            messages.extend(received);
+        }
+        messages
+    }
+
+    /// Runs the detector function's handler on messages as Lambda's SQS poller hands them
+    /// over, with the real anomalies table.
+    pub async fn detect(&self, messages: &[Message]) -> SqsBatchResponse {
+        let store = DynamoDbAnomalyStore::new(self.dynamodb.clone(), self.anomalies_table());
+        let event = LambdaEvent::new(sqs_event(messages), Context::default());
+        trailwatch_detector::handle(&Engine::default(), &store, event)
+            .await
+            .expect("the detector handler answers every batch")
+    }
+
+    /// The anomaly item stored for an event, as DynamoDB holds it.
+    pub async fn anomaly_item(&self, event_id: &str) -> Option<HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .get_item()
+            .table_name(self.anomalies_table())
+            .key("pk", AttributeValue::S(event_id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("GetItem")
+            .item
+    }
+
+    pub async fn anomaly_count(&self) -> usize {
+        self.dynamodb
+            .scan()
+            .table_name(self.anomalies_table())
+            .send()
+            .await
+            .expect("Scan")
+            .items
+            .unwrap_or_default()
+            .len()
+    }
+
+    pub async fn send_raw(&self, body: &str) {
+        self.sqs
+            .send_message()
+            .queue_url(self.events_queue_url())
+            .message_body(body)
+            .send()
+            .await
+            .expect("SendMessage");
+    }
+}
+
+/// SQS messages as the Lambda event source mapping delivers them.
+pub fn sqs_event(messages: &[Message]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages
+        .iter()
+        .map(|message| {
+            let mut record = SqsMessage::default();
+            record.message_id = message.message_id.clone();
+            record.receipt_handle = message.receipt_handle.clone();
+            record.body = message.body.clone();
+            record.event_source = Some("aws:sqs".to_string());
+            record
+        })
+        .collect();
+    event
+}
+
+/// An API Gateway HTTP API (payload 2.0) request to POST /ingest with this body, built from
+/// `events/apigw-http-ingest.json`.
+pub fn http_api_request(body: &str) -> lambda_http::Request {
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/apigw-http-ingest.json"))
+            .expect("sample event");
+    event["body"] = serde_json::Value::String(body.to_string());
+    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway request")
+}
+
+/// A string attribute of an item.
+pub fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(text)) => text.clone(),
+        other => panic!("{name} is not a string attribute: {other:?}"),
+    }
+}

@@ -1,0 +1,179 @@
+//! `template.yaml` read as data, so local resources are created exactly as it declares them
+//! and tests can check what it promises.
+
+use std::path::PathBuf;
+
+use serde_norway::{Mapping, Value};
+
+use crate::Error;
+
+pub struct Template {
+    resources: Mapping,
+}
+
+/// A queue as the template declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    pub visibility_timeout: Option<u64>,
+    pub message_retention_period: Option<u64>,
+    pub sse: bool,
+    /// The dead-letter queue's logical id and the receive count that sends a message there.
+    pub redrive: Option<(String, u64)>,
+}
+
+/// A table as the template declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSpec {
+    pub logical_id: String,
+    /// (name, type) pairs.
+    pub attributes: Vec<(String, String)>,
+    /// (name, HASH|RANGE) pairs.
+    pub keys: Vec<(String, String)>,
+    pub ttl_attribute: Option<String>,
+    pub point_in_time_recovery: bool,
+}
+
+impl Template {
+    pub fn path() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")
+    }
+
+    pub fn load() -> Result<Self, Error> {
+        let text = std::fs::read_to_string(Self::path())?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let document: Value = serde_norway::from_str(text)?;
+        let resources = document
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or("template.yaml has no Resources")?
+            .clone();
+        Ok(Self { resources })
+    }
+
+    /// Logical ids and properties of every resource of one type, in template order.
+    fn of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (String, &'a Value)> + 'a {
+        self.resources
+            .iter()
+            .filter(move |(_, resource)| resource.get("Type").and_then(Value::as_str) == Some(kind))
+            .map(|(id, resource)| {
+                (
+                    id.as_str().unwrap_or_default().to_string(),
+                    resource.get("Properties").unwrap_or(&Value::Null),
+                )
+            })
+    }
+
+    pub fn resource(&self, logical_id: &str) -> Option<&Value> {
+        self.resources.get(logical_id)
+    }
+
+    /// A resource's `Properties`.
+    pub fn properties(&self, logical_id: &str) -> Option<&Value> {
+        self.resource(logical_id)
+            .and_then(|resource| resource.get("Properties"))
+    }
+
+    /// Queues, dead-letter queues first so a redrive policy can name them.
+    pub fn queues(&self) -> Vec<QueueSpec> {
+        let mut queues: Vec<QueueSpec> = self
+            .of_type("AWS::SQS::Queue")
+            .map(|(logical_id, properties)| QueueSpec {
+                logical_id,
+                visibility_timeout: properties.get("VisibilityTimeout").and_then(Value::as_u64),
+                message_retention_period: properties
+                    .get("MessageRetentionPeriod")
+                    .and_then(Value::as_u64),
+                sse: properties
+                    .get("SqsManagedSseEnabled")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                redrive: properties.get("RedrivePolicy").and_then(|policy| {
+                    let target = get_att_target(policy.get("deadLetterTargetArn")?)?;
+                    let count = policy.get("maxReceiveCount")?.as_u64()?;
+                    Some((target, count))
+                }),
+            })
+            .collect();
+        queues.sort_by_key(|queue| queue.redrive.is_some());
+        queues
+    }
+
+    pub fn tables(&self) -> Vec<TableSpec> {
+        self.of_type("AWS::DynamoDB::Table")
+            .map(|(logical_id, properties)| TableSpec {
+                logical_id,
+                attributes: pairs(
+                    properties.get("AttributeDefinitions"),
+                    "AttributeName",
+                    "AttributeType",
+                ),
+                keys: pairs(properties.get("KeySchema"), "AttributeName", "KeyType"),
+                ttl_attribute: properties
+                    .get("TimeToLiveSpecification")
+                    .filter(|ttl| ttl.get("Enabled").and_then(Value::as_bool) == Some(true))
+                    .and_then(|ttl| ttl.get("AttributeName"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                point_in_time_recovery: properties
+                    .get("PointInTimeRecoverySpecification")
+                    .and_then(|pitr| pitr.get("PointInTimeRecoveryEnabled"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            })
+            .collect()
+    }
+
+    /// The environment a function gets: variable name → the logical id it `!Ref`s.
+    pub fn function_environment(&self, function: &str) -> Vec<(String, String)> {
+        self.properties(function)
+            .and_then(|properties| properties.get("Environment"))
+            .and_then(|environment| environment.get("Variables"))
+            .and_then(Value::as_mapping)
+            .map(|variables| {
+                variables
+                    .iter()
+                    .filter_map(|(name, value)| {
+                        Some((name.as_str()?.to_string(), ref_target(value)?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// `!Ref X` → `X`.
+pub fn ref_target(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().map(str::to_string),
+        _ => value.get("Ref").and_then(Value::as_str).map(str::to_string),
+    }
+}
+
+/// `!GetAtt X.Arn` → `X`.
+pub fn get_att_target(value: &Value) -> Option<String> {
+    let text = match value {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => tagged.value.as_str()?.to_string(),
+        _ => value.get("Fn::GetAtt")?.get(0)?.as_str()?.to_string() + ".Arn",
+    };
+    text.split('.').next().map(str::to_string)
+}
+
+fn pairs(list: Option<&Value>, key: &str, value: &str) -> Vec<(String, String)> {
+    list.and_then(Value::as_sequence)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| {
+                    Some((
+                        item.get(key)?.as_str()?.to_string(),
+                        item.get(value)?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,333 @@
+//! The whole flow through the real AWS SDK against a local endpoint: ingest handler → real
+//! SQS queue → detector handler → real DynamoDB table.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use serde_json::{Value, json};
+use trailwatch_tests::harness::{Harness, http_api_request, text};
+
+const EXAMPLE: &str = r#"{"RequestID":"8f884d95-b266-4018-8767-c4a79ecee7a6","EventID":"8f884d95-b266-4018-8767-c4a79ecee7a6","RoleID":"role12","EventType":"type1","EventTimestamp":"2023-06-23T16:23:18Z","AffectedAssets":["asset1","asset2"]}"#;
+const STOP_LOGGING_ID: &str = "c0ffee00-0000-4000-8000-000000000001";
+
+fn seed(event_id: &str, event_type: &str) -> Value {
+    json!({"RequestID": event_id, "EventID": event_id, "RoleID": "role12", "EventType": event_type,
+           "EventTimestamp": "2023-06-23T16:25:02Z", "AffectedAssets": ["arn:aws:cloudtrail:us-east-1:111122223333:trail/main"]})
+}
+
+fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_posted_event_flows_to_an_anomaly_item() {
+    let Some(harness) = Harness::new("posted_event_flows").await else {
+        return;
+    };
+    // The sample request: the prototype's example and a seed event recording StopLogging.
+    let request =
+        lambda_http::request::from_str(include_str!("../../events/apigw-http-ingest.json"))
+            .unwrap();
+    let (status, body) = harness.ingest(request).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["accepted"],
+        json!(["8f884d95-b266-4018-8767-c4a79ecee7a6", STOP_LOGGING_ID])
+    );
+
+    let messages = harness.receive(harness.events_queue_url(), 2).await;
+    assert_eq!(messages.len(), 2);
+    let response = harness.detect(&messages).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    let item = harness
+        .anomaly_item(STOP_LOGGING_ID)
+        .await
+        .expect("an anomaly item");
+    // The prototype's fields…
+    assert_eq!(text(&item, "request_id"), STOP_LOGGING_ID);
+    assert_eq!(text(&item, "event_id"), STOP_LOGGING_ID);
+    assert_eq!(text(&item, "role_id"), "role12");
+    assert_eq!(text(&item, "event_type"), "cloudtrail:StopLogging");
+    assert_eq!(text(&item, "event_time"), "2023-06-23T16:25:02Z");
+    assert_eq!(
+        item["affected_assets"],
+        AttributeValue::L(vec![AttributeValue::S(
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events".into()
+        )])
+    );
+    assert_eq!(item["anomaly_score"], AttributeValue::N("0.75".into()));
+    // …and what explains it.
+    assert_eq!(text(&item, "severity"), "high");
+    let AttributeValue::L(detections) = &item["detections"] else {
+        panic!("detections is a list")
+    };
+    let AttributeValue::M(detection) = &detections[0] else {
+        panic!("a detection is a map")
+    };
+    assert_eq!(
+        detection["id"],
+        AttributeValue::S("TW-CLOUDTRAIL-001".into())
+    );
+    assert_eq!(
+        item["reasons"],
+        AttributeValue::L(vec![AttributeValue::S(
+            "role12 called cloudtrail:StopLogging".into()
+        )])
+    );
+    assert!(item.contains_key("detected_at"));
+
+    // The prototype's example fires no rule, so it makes no anomaly.
+    assert!(
+        harness
+            .anomaly_item("8f884d95-b266-4018-8767-c4a79ecee7a6")
+            .await
+            .is_none()
+    );
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_makes_one_item() {
+    let Some(harness) = Harness::new("delivered_twice").await else {
+        return;
+    };
+    let (status, _) = harness
+        .ingest(http_api_request(
+            &seed("twice", "cloudtrail:DeleteTrail").to_string(),
+        ))
+        .await;
+    assert_eq!(status, 202);
+    let messages = harness.receive(harness.events_queue_url(), 1).await;
+    let first = harness.detect(&messages).await;
+    let second = harness.detect(&messages).await;
+    assert!(first.batch_item_failures.is_empty() && second.batch_item_failures.is_empty());
+    assert_eq!(harness.anomaly_count().await, 1);
+
+    // Posted twice, too: two messages, still one anomaly.
+    harness
+        .ingest(http_api_request(
+            &seed("twice", "cloudtrail:DeleteTrail").to_string(),
+        ))
+        .await;
+    let again = harness.receive(harness.events_queue_url(), 1).await;
+    assert!(harness.detect(&again).await.batch_item_failures.is_empty());
+    assert_eq!(harness.anomaly_count().await, 1);
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_invalid_event_is_a_400_naming_the_field_and_nothing_is_queued() {
+    let Some(harness) = Harness::new("invalid_event").await else {
+        return;
+    };
+    let body = EXAMPLE.replace("2023-06-23T16:23:18Z", "June 23rd");
+    let (status, answer) = harness.ingest(http_api_request(&body)).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["rejected"][0]["field"], "EventTimestamp");
+    assert!(
+        answer["rejected"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("RFC 3339")
+    );
+    assert!(
+        harness
+            .receive(harness.events_queue_url(), 1)
+            .await
+            .is_empty()
+    );
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_mixed_batch_delivers_its_valid_events() {
+    let Some(harness) = Harness::new("mixed_batch").await else {
+        return;
+    };
+    let mut missing_role = seed("no-role", "type1");
+    missing_role.as_object_mut().unwrap().remove("RoleID");
+    let body = json!([
+        seed("ok-1", "type1"),
+        missing_role,
+        seed("ok-2", "cloudtrail:StopLogging"),
+        17
+    ]);
+    let (status, answer) = harness.ingest(http_api_request(&body.to_string())).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["accepted"], json!(["ok-1", "ok-2"]));
+    let rejected: Vec<(u64, &str)> = answer["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|problem| {
+            (
+                problem["index"].as_u64().unwrap(),
+                problem["field"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rejected, vec![(1, "RoleID"), (3, "")]);
+
+    let messages = harness.receive(harness.events_queue_url(), 2).await;
+    let mut ids: Vec<String> = messages
+        .iter()
+        .map(|message| {
+            let body: Value = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
+            body["EventID"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec!["ok-1", "ok-2"]);
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_poison_message_fails_alone_and_is_dead_lettered_after_five_receives() {
+    let Some(harness) = Harness::new("poison_message").await else {
+        return;
+    };
+    harness.send_raw("{\"this is\": \"not an event\"}").await;
+    harness
+        .send_raw(&seed("fine", "cloudtrail:StopLogging").to_string())
+        .await;
+    let messages = harness.receive(harness.events_queue_url(), 2).await;
+    assert_eq!(messages.len(), 2);
+    let poison_id = messages
+        .iter()
+        .find(|message| message.body.as_deref().unwrap().contains("not an event"))
+        .and_then(|message| message.message_id.clone())
+        .unwrap();
+    let response = harness.detect(&messages).await;
+    assert_eq!(failed_ids(&response), vec![poison_id.clone()]);
+    assert!(harness.anomaly_item("fine").await.is_some());
+
+    // What Lambda does with the answer: delete what succeeded, let the failure come back.
+    for message in &messages {
+        let receipt = message.receipt_handle.as_deref().unwrap();
+        if message.message_id.as_deref() == Some(poison_id.as_str()) {
+            harness
+                .sqs
+                .change_message_visibility()
+                .queue_url(harness.events_queue_url())
+                .receipt_handle(receipt)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+        } else {
+            harness
+                .sqs
+                .delete_message()
+                .queue_url(harness.events_queue_url())
+                .receipt_handle(receipt)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    // Received five times in all, it fails every time; then the queue's redrive policy
+    // moves it to the dead-letter queue.
+    for receive in 2..=5 {
+        let again = harness.receive(harness.events_queue_url(), 1).await;
+        assert_eq!(again.len(), 1, "receive {receive}");
+        let count = again[0]
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+            .cloned();
+        assert_eq!(count.as_deref(), Some(receive.to_string().as_str()));
+        assert_eq!(
+            failed_ids(&harness.detect(&again).await),
+            vec![poison_id.clone()]
+        );
+        harness
+            .sqs
+            .change_message_visibility()
+            .queue_url(harness.events_queue_url())
+            .receipt_handle(again[0].receipt_handle.as_deref().unwrap())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        harness
+            .receive(harness.events_queue_url(), 1)
+            .await
+            .is_empty()
+    );
+    let dead = harness.receive(harness.dead_letter_queue_url(), 1).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].message_id.as_deref(), Some(poison_id.as_str()));
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_cloudtrail_delivery_file_flows_through() {
+    let Some(harness) = Harness::new("delivery_file").await else {
+        return;
+    };
+    let (status, answer) = harness
+        .ingest(http_api_request(include_str!(
+            "../../events/cloudtrail-delivery.json"
+        )))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["accepted"].as_array().unwrap().len(), 6);
+    let messages = harness.receive(harness.events_queue_url(), 6).await;
+    assert_eq!(messages.len(), 6, "one message per record");
+    assert!(
+        harness
+            .detect(&messages)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    assert_eq!(harness.anomaly_count().await, 2);
+    let root_login = harness
+        .anomaly_item("5b0c1e0a-1111-4e6f-8a9b-000000000002")
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&root_login, "role_id"),
+        "arn:aws:iam::111122223333:root"
+    );
+    let stop = harness
+        .anomaly_item("5b0c1e0a-1111-4e6f-8a9b-000000000005")
+        .await
+        .unwrap();
+    assert_eq!(text(&stop, "event_type"), "cloudtrail:StopLogging");
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_eventbridge_cloudtrail_event_on_the_queue_flows_through() {
+    let Some(harness) = Harness::new("eventbridge_event").await else {
+        return;
+    };
+    // What the EventBridge rule puts on the queue: the event itself, as the message body.
+    harness
+        .send_raw(include_str!("../../events/eventbridge-cloudtrail.json"))
+        .await;
+    let messages = harness.receive(harness.events_queue_url(), 1).await;
+    assert!(
+        harness
+            .detect(&messages)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let item = harness
+        .anomaly_item("5b0c1e0a-1111-4e6f-8a9b-000000000007")
+        .await
+        .expect("an anomaly item");
+    assert_eq!(text(&item, "event_type"), "cloudtrail:DeleteTrail");
+    assert_eq!(
+        text(&item, "role_id"),
+        "arn:aws:iam::111122223333:role/deploy"
+    );
+    harness.cleanup().await;
+}

@@ -1,0 +1,195 @@
+//! What template.yaml promises, checked as data: the deployment and the code agree.
+
+use serde_norway::Value;
+use trailwatch_shared::input::EVENTBRIDGE_DETAIL_TYPES;
+use trailwatch_tests::template::{Template, get_att_target, ref_target};
+
+fn template() -> Template {
+    Template::load().expect("template.yaml parses")
+}
+
+fn property<'a>(template: &'a Template, resource: &str, path: &[&str]) -> &'a Value {
+    let mut value = template
+        .properties(resource)
+        .unwrap_or_else(|| panic!("{resource} exists"));
+    for key in path {
+        value = value
+            .get(*key)
+            .unwrap_or_else(|| panic!("{resource}.{} is set", path.join(".")));
+    }
+    value
+}
+
+#[test]
+fn functions_are_rust_on_arm64_with_json_logs() {
+    let template = template();
+    for function in ["IngestFunction", "DetectorFunction"] {
+        let resource = template.resource(function).unwrap();
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{function}"
+        );
+    }
+    let globals =
+        serde_norway::from_str::<Value>(&std::fs::read_to_string(Template::path()).unwrap())
+            .unwrap();
+    let function = &globals["Globals"]["Function"];
+    assert_eq!(function["Runtime"], "provided.al2023");
+    assert_eq!(function["Architectures"][0], "arm64");
+    assert_eq!(function["LoggingConfig"]["LogFormat"], "JSON");
+}
+
+#[test]
+fn the_queue_outlives_six_detector_timeouts_and_dead_letters_after_five_receives() {
+    let template = template();
+    let detector_timeout = property(&template, "DetectorFunction", &["Timeout"])
+        .as_u64()
+        .unwrap();
+    let queue = template
+        .queues()
+        .into_iter()
+        .find(|q| q.logical_id == "EventsQueue")
+        .unwrap();
+    assert!(queue.visibility_timeout.unwrap() >= 6 * detector_timeout);
+    assert_eq!(
+        queue.redrive,
+        Some(("EventsDeadLetterQueue".to_string(), 5))
+    );
+    assert!(queue.sse);
+    assert!(
+        template.queues().iter().all(|queue| queue.sse),
+        "every queue is encrypted"
+    );
+}
+
+#[test]
+fn the_detector_reads_batches_and_reports_partial_failures() {
+    let template = template();
+    let source = property(
+        &template,
+        "DetectorFunction",
+        &["Events", "EventsQueue", "Properties"],
+    );
+    assert_eq!(
+        get_att_target(&source["Queue"]).as_deref(),
+        Some("EventsQueue")
+    );
+    assert_eq!(
+        source["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert!(
+        source.get("BatchSize").is_some() && source.get("MaximumBatchingWindowInSeconds").is_some()
+    );
+}
+
+#[test]
+fn the_functions_get_the_environment_their_main_reads() {
+    let template = template();
+    let ingest = template.function_environment("IngestFunction");
+    assert_eq!(
+        ingest,
+        vec![("EVENTS_QUEUE_URL".to_string(), "EventsQueue".to_string())]
+    );
+    let detector = template.function_environment("DetectorFunction");
+    assert_eq!(
+        detector,
+        vec![("ANOMALIES_TABLE".to_string(), "AnomaliesTable".to_string())]
+    );
+    let ingest_main = include_str!("../../functions/ingest/src/main.rs");
+    let detector_main = include_str!("../../functions/detector/src/main.rs");
+    assert!(ingest_main.contains("\"EVENTS_QUEUE_URL\""));
+    assert!(detector_main.contains("\"ANOMALIES_TABLE\""));
+}
+
+#[test]
+fn the_eventbridge_rule_sends_aws_cloudtrail_events_to_the_queue_and_may() {
+    let template = template();
+    let pattern = property(&template, "CloudTrailRule", &["EventPattern"]);
+    assert_eq!(pattern["source"][0]["prefix"], "aws.");
+    let detail_types: Vec<&str> = pattern["detail-type"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        detail_types,
+        EVENTBRIDGE_DETAIL_TYPES.to_vec(),
+        "the rule sends what the parser reads"
+    );
+    let target = &property(&template, "CloudTrailRule", &["Targets"])[0];
+    assert_eq!(
+        get_att_target(&target["Arn"]).as_deref(),
+        Some("EventsQueue")
+    );
+
+    let statement = &property(
+        &template,
+        "EventsQueuePolicy",
+        &["PolicyDocument", "Statement"],
+    )[0];
+    assert_eq!(statement["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(statement["Action"], "sqs:SendMessage");
+    assert_eq!(
+        get_att_target(&statement["Condition"]["ArnEquals"]["aws:SourceArn"]).as_deref(),
+        Some("CloudTrailRule"),
+        "only our rule may send"
+    );
+}
+
+#[test]
+fn tables_are_on_demand_with_recovery_for_anomalies_and_ttl_for_state() {
+    let template = template();
+    let tables = template.tables();
+    let anomalies = tables
+        .iter()
+        .find(|t| t.logical_id == "AnomaliesTable")
+        .unwrap();
+    assert_eq!(anomalies.keys, vec![("pk".to_string(), "HASH".to_string())]);
+    assert!(anomalies.point_in_time_recovery);
+    let profiles = tables
+        .iter()
+        .find(|t| t.logical_id == "ProfilesTable")
+        .unwrap();
+    assert_eq!(profiles.ttl_attribute.as_deref(), Some("expires_at"));
+    for table in ["AnomaliesTable", "ProfilesTable"] {
+        assert_eq!(
+            property(&template, table, &["BillingMode"]),
+            "PAY_PER_REQUEST"
+        );
+    }
+}
+
+#[test]
+fn iam_is_least_privilege_through_policy_templates() {
+    let template = template();
+    let ingest = property(&template, "IngestFunction", &["Policies"])
+        .as_sequence()
+        .unwrap();
+    assert_eq!(ingest.len(), 1);
+    assert!(ingest[0].get("SQSSendMessagePolicy").is_some());
+    let detector = property(&template, "DetectorFunction", &["Policies"])
+        .as_sequence()
+        .unwrap();
+    assert_eq!(detector.len(), 1);
+    assert_eq!(
+        ref_target(&detector[0]["DynamoDBWritePolicy"]["TableName"]).as_deref(),
+        Some("AnomaliesTable")
+    );
+}
+
+#[test]
+fn the_outputs_name_the_api_queue_and_tables() {
+    let text = std::fs::read_to_string(Template::path()).unwrap();
+    let document: Value = serde_norway::from_str(&text).unwrap();
+    for output in [
+        "IngestUrl",
+        "EventsQueueUrl",
+        "EventsDeadLetterQueueUrl",
+        "AnomaliesTableName",
+        "ProfilesTableName",
+    ] {
+        assert!(document["Outputs"].get(output).is_some(), "{output}");
+    }
+}
