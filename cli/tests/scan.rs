@@ -1,0 +1,180 @@
+//! `trailwatch scan` as a user runs it: files in, anomalies out, problems on stderr.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::Value;
+
+const DELIVERY: &str = include_str!("../../events/cloudtrail-delivery.json");
+const EVENTBRIDGE: &str = include_str!("../../events/eventbridge-cloudtrail.json");
+
+fn scan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .arg("scan")
+        .args(args)
+        .output()
+        .expect("trailwatch runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn jsonl(output: &Output) -> Vec<Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is one JSON object"))
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn the_sample_file_prints_a_readable_table() {
+    let output = scan(&["../events/cloudtrail-delivery.json"]);
+    assert!(output.status.success());
+    let table = stdout(&output);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("EVENT TIME")
+            && lines[0].contains("SEVERITY")
+            && lines[0].contains("PRINCIPAL")
+    );
+    assert!(table.contains("arn:aws:iam::111122223333:root"));
+    assert!(table.contains(
+        "Root account used: the root user called signin:ConsoleLogin from 198.51.100.23"
+    ));
+    assert!(table.contains("cloudtrail:StopLogging"));
+    assert!(stderr(&output).contains("6 events from 1 file → 2 anomalies (2 high)"));
+}
+
+#[test]
+fn jsonl_prints_one_complete_object_per_anomaly() {
+    let output = scan(&["--format", "jsonl", "../events/cloudtrail-delivery.json"]);
+    assert!(output.status.success());
+    let anomalies = jsonl(&output);
+    assert_eq!(anomalies.len(), 2);
+    for anomaly in &anomalies {
+        for field in ["event_id", "principal", "action", "event_time"] {
+            assert!(anomaly[field].is_string(), "{field} in {anomaly}");
+        }
+        let score = anomaly["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score));
+        assert!(
+            ["low", "medium", "high", "critical"].contains(&anomaly["severity"].as_str().unwrap())
+        );
+        for detection in anomaly["detections"].as_array().unwrap() {
+            for field in ["id", "title", "severity", "reason"] {
+                assert!(detection[field].is_string(), "{field} in {detection}");
+            }
+        }
+    }
+    assert_eq!(anomalies[1]["action"], "cloudtrail:StopLogging");
+}
+
+#[test]
+fn files_are_read_in_every_shape_and_evaluated_in_event_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // The EventBridge event (Nov 3) sits in a file that sorts first; the delivery file
+    // (Nov 2) in a gzipped one; JSON lines hold two single records.
+    write(dir.path(), "a-eventbridge.json", EVENTBRIDGE.as_bytes());
+    write(dir.path(), "b-delivery.json.gz", &gzip(DELIVERY));
+    let records: Value = serde_json::from_str(DELIVERY).unwrap();
+    let mut line_record = records["Records"][4].clone();
+    line_record["eventID"] = "from-json-lines".into();
+    write(
+        dir.path(),
+        "c-lines.jsonl",
+        format!("{line_record}\n{}\n", records["Records"][0]).as_bytes(),
+    );
+    write(
+        dir.path(),
+        "ignored.txt",
+        b"not scanned: not a JSON file name",
+    );
+
+    let output = scan(&["--format", "jsonl", dir.path().to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let ids: Vec<String> = jsonl(&output)
+        .iter()
+        .map(|a| a["event_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "5b0c1e0a-1111-4e6f-8a9b-000000000002",
+            "5b0c1e0a-1111-4e6f-8a9b-000000000005",
+            "from-json-lines",
+            "5b0c1e0a-1111-4e6f-8a9b-000000000007",
+        ]
+    );
+    assert!(stderr(&output).contains("from 3 files"));
+}
+
+#[test]
+fn an_unreadable_file_is_named_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.json", DELIVERY.as_bytes());
+    let broken = write(dir.path(), "broken.json", b"{\"Records\": [");
+    let missing = dir
+        .path()
+        .join("missing.json")
+        .to_string_lossy()
+        .into_owned();
+    let output = scan(&["--format", "jsonl", &broken, &missing, &good]);
+    assert!(output.status.success());
+    assert_eq!(jsonl(&output).len(), 2);
+    let errors = stderr(&output);
+    assert!(errors.contains(&format!("skipping {broken}")), "{errors}");
+    assert!(errors.contains(&format!("skipping {missing}")), "{errors}");
+}
+
+#[test]
+fn invalid_records_are_reported_and_valid_ones_still_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut delivery: Value = serde_json::from_str(DELIVERY).unwrap();
+    delivery["Records"][1]["eventTime"] = "last tuesday".into();
+    let file = write(
+        dir.path(),
+        "partly-bad.json",
+        delivery.to_string().as_bytes(),
+    );
+    let output = scan(&["--format", "jsonl", &file]);
+    assert!(output.status.success());
+    assert_eq!(
+        jsonl(&output).len(),
+        1,
+        "the root login is gone, StopLogging remains"
+    );
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("event 1: eventTime must be an RFC 3339 timestamp"),
+        "{errors}"
+    );
+    assert!(errors.contains("1 invalid records skipped"), "{errors}");
+}
+
+#[test]
+fn nothing_readable_is_a_failure() {
+    let output = scan(&["/nonexistent/trail.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("nothing could be read"));
+    assert!(stdout(&output).is_empty());
+}
