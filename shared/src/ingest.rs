@@ -115,28 +115,24 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
 
     let mut report = IngestReport::default();
     let mut valid = Vec::new();
-    for event in parsed {
-        match event.outcome {
-            Ok(event_ok) => {
-                let body = event_ok.raw.to_string();
-                if body.len() > MAX_MESSAGE_BYTES {
-                    report.rejected.push(Problem {
-                        index: event.index,
-                        field: String::new(),
-                        problem: format!(
-                            "the event is {} bytes; at most {MAX_MESSAGE_BYTES} fit in one queue message",
-                            body.len()
-                        ),
-                    });
-                } else {
-                    valid.push((event.index, event_ok.event_id, body));
+    for item in parsed {
+        let problems = match item.outcome {
+            Ok(event) => match queue_body(item.index, &event) {
+                Ok(body) => {
+                    valid.push((item.index, event.event_id, body));
+                    continue;
                 }
-            }
-            Err(problems) => report.rejected.extend(problems),
-        }
-    }
-    for problem in &report.rejected {
-        tracing::warn!(index = problem.index, field = %problem.field, problem = %problem.problem, "rejected input");
+                Err(problem) => vec![problem],
+            },
+            Err(problems) => problems,
+        };
+        tracing::warn!(
+            index = item.index,
+            event_id = item.claimed_id.as_deref(),
+            problems = %problems.iter().map(Problem::to_string).collect::<Vec<_>>().join("; "),
+            "rejected input"
+        );
+        report.rejected.extend(problems);
     }
 
     let failures = enqueue(queue, &valid).await;
@@ -161,6 +157,22 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
         allow: None,
         body: serde_json::to_value(&report).unwrap_or_else(|_| json!({})),
     }
+}
+
+/// The event as one queue message, if it fits in one.
+fn queue_body(index: usize, event: &crate::Event) -> Result<String, Problem> {
+    let body = event.raw.to_string();
+    if body.len() > MAX_MESSAGE_BYTES {
+        return Err(Problem {
+            index,
+            field: String::new(),
+            problem: format!(
+                "the event is {} bytes; at most {MAX_MESSAGE_BYTES} fit in one queue message",
+                body.len()
+            ),
+        });
+    }
+    Ok(body)
 }
 
 /// `/ingest`, also under a REST API stage (`/Prod/ingest`) or with a trailing slash.

@@ -42,6 +42,8 @@ impl std::fmt::Display for Problem {
 #[derive(Debug, Clone)]
 pub struct ParsedEvent {
     pub index: usize,
+    /// The id the event claims, valid or not, so a rejection can be logged by it.
+    pub claimed_id: Option<String>,
     pub outcome: Result<Event, Vec<Problem>>,
 }
 
@@ -78,6 +80,7 @@ pub fn parse_value(value: Value) -> Result<Vec<ParsedEvent>, BodyError> {
         .enumerate()
         .map(|(index, record)| ParsedEvent {
             index,
+            claimed_id: claimed_id(&record),
             outcome: parse_event(index, record),
         })
         .collect())
@@ -94,6 +97,14 @@ fn delivery_records(value: Value) -> Vec<Value> {
         }
         other => vec![other],
     }
+}
+
+/// `EventID`, `eventID` or `detail.eventID`, if it is a string.
+fn claimed_id(record: &Value) -> Option<String> {
+    ["/EventID", "/eventID", "/detail/eventID"]
+        .iter()
+        .find_map(|pointer| record.pointer(pointer).and_then(Value::as_str))
+        .map(str::to_string)
 }
 
 /// Recognises the shape of one event and parses it.
