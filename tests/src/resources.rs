@@ -76,6 +76,17 @@ impl LocalResources {
     }
 }
 
+/// Names what failed and keeps the SDK error's whole chain of causes.
+fn failed<E: std::error::Error>(what: String) -> impl FnOnce(E) -> Error {
+    move |error| {
+        format!(
+            "{what}: {}",
+            aws_sdk_sqs::error::DisplayErrorContext(&error)
+        )
+        .into()
+    }
+}
+
 pub fn physical_name(prefix: &str, logical_id: &str) -> String {
     format!("{prefix}-{logical_id}")
 }
@@ -116,12 +127,7 @@ async fn create_queue(
     let url = request
         .send()
         .await
-        .map_err(|error| {
-            format!(
-                "creating queue {name}: {}",
-                aws_sdk_sqs::error::DisplayErrorContext(&error)
-            )
-        })?
+        .map_err(failed(format!("creating queue {name}")))?
         .queue_url
         .ok_or("CreateQueue returned no URL")?;
     let arn = sqs
@@ -168,13 +174,7 @@ async fn create_table(
             if error
                 .as_service_error()
                 .is_some_and(|service| service.is_resource_in_use_exception()) => {}
-        Err(error) => {
-            return Err(format!(
-                "creating table {name}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(&error)
-            )
-            .into());
-        }
+        Err(error) => return Err(failed(format!("creating table {name}"))(error)),
     }
     if let Some(attribute) = &spec.ttl_attribute {
         let current = dynamodb
@@ -196,12 +196,7 @@ async fn create_table(
                 )
                 .send()
                 .await
-                .map_err(|error| {
-                    format!(
-                        "enabling TTL on {name}: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&error)
-                    )
-                })?;
+                .map_err(failed(format!("enabling TTL on {name}")))?;
         }
     }
     if spec.point_in_time_recovery {
@@ -215,12 +210,7 @@ async fn create_table(
             )
             .send()
             .await
-            .map_err(|error| {
-                format!(
-                    "enabling point-in-time recovery on {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&error)
-                )
-            })?;
+            .map_err(failed(format!("enabling point-in-time recovery on {name}")))?;
     }
     Ok(name)
 }
