@@ -36,6 +36,21 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// List the built-in detection rules.
+    Rules {
+        #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+        format: RulesFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RulesFormat {
+    /// A readable table.
+    Table,
+    /// One JSON object per rule.
+    Jsonl,
+    /// A Markdown table, as in the README.
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -53,6 +68,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan { format, paths } => scan(format, &paths),
+        Command::Rules { format } => rules(format),
+    }
+}
+
+fn rules(format: RulesFormat) -> ExitCode {
+    let rules = Engine::default().rules();
+    let mut stdout = std::io::stdout().lock();
+    let written = match format {
+        RulesFormat::Table => report::write_rules_table(&mut stdout, rules),
+        RulesFormat::Jsonl => report::write_rules_jsonl(&mut stdout, rules),
+        RulesFormat::Markdown => report::write_rules_markdown(&mut stdout, rules),
+    };
+    finish(written)
+}
+
+/// Exit status after writing a report; a closed pipe (`| head`) is not a failure.
+fn finish(written: std::io::Result<()>) -> ExitCode {
+    match written {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("trailwatch: cannot write the report: {error}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
     }
 }
 
@@ -76,15 +114,9 @@ fn scan(format: Format, paths: &[PathBuf]) -> ExitCode {
         Format::Table => report::write_table(&mut stdout, &anomalies),
         Format::Jsonl => report::write_jsonl(&mut stdout, &anomalies),
     };
-    if let Err(error) = written
-        && error.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("trailwatch: cannot write the report: {error}");
-        return ExitCode::FAILURE;
-    }
     eprintln!(
         "{}",
         report::summary(loaded.files_read, events.len(), loaded.rejected, &anomalies)
     );
-    ExitCode::SUCCESS
+    finish(written)
 }

@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use trailwatch_shared::Anomaly;
+use trailwatch_shared::rules::Rule;
 
 pub fn write_jsonl(out: &mut impl Write, anomalies: &[Anomaly]) -> io::Result<()> {
     for anomaly in anomalies {
@@ -75,4 +76,70 @@ pub fn summary(files: usize, events: usize, rejected: usize, anomalies: &[Anomal
         line.push_str(&format!("; {rejected} invalid records skipped"));
     }
     line
+}
+
+pub fn write_rules_table(out: &mut impl Write, rules: &[Rule]) -> io::Result<()> {
+    let title_width = column_width(rules.iter().map(|rule| rule.title.len()), "TITLE");
+    writeln!(
+        out,
+        "{:<20}  {:<8}  {:<20}  {:<9}  {:<title_width$}  CALLS",
+        "ID", "SEVERITY", "TACTIC", "TECHNIQUE", "TITLE"
+    )?;
+    for rule in rules {
+        let calls = if rule.calls.is_empty() {
+            "(every call)".to_string()
+        } else {
+            rule.calls.join(", ")
+        };
+        writeln!(
+            out,
+            "{:<20}  {:<8}  {:<20}  {:<9}  {:<title_width$}  {calls}",
+            rule.id,
+            rule.severity.as_str(),
+            rule.tactic,
+            rule.technique,
+            rule.title
+        )?;
+    }
+    out.flush()
+}
+
+pub fn write_rules_jsonl(out: &mut impl Write, rules: &[Rule]) -> io::Result<()> {
+    for rule in rules {
+        serde_json::to_writer(&mut *out, rule)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// The README's detection table.
+pub fn write_rules_markdown(out: &mut impl Write, rules: &[Rule]) -> io::Result<()> {
+    writeln!(
+        out,
+        "| id | title | severity | ATT&CK | calls | what it means |"
+    )?;
+    writeln!(out, "| --- | --- | --- | --- | --- | --- |")?;
+    for rule in rules {
+        let calls = if rule.calls.is_empty() {
+            "every call".to_string()
+        } else {
+            rule.calls
+                .iter()
+                .map(|call| format!("`{call}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {}, {} | {} | {} |",
+            rule.id,
+            rule.title,
+            rule.severity,
+            rule.tactic,
+            rule.technique,
+            calls,
+            rule.description
+        )?;
+    }
+    out.flush()
 }

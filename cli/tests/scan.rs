@@ -58,9 +58,11 @@ fn the_sample_file_prints_a_readable_table() {
             && lines[0].contains("PRINCIPAL")
     );
     assert!(table.contains("arn:aws:iam::111122223333:root"));
-    assert!(table.contains(
-        "Root account used: the root user called signin:ConsoleLogin from 198.51.100.23"
-    ));
+    assert!(
+        table.contains(
+            "Root console login: the root user signed in to the console from 198.51.100.23"
+        )
+    );
     assert!(table.contains("cloudtrail:StopLogging"));
     assert!(stderr(&output).contains("6 events from 1 file → 2 anomalies (2 high)"));
 }

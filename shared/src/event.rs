@@ -43,6 +43,8 @@ pub struct Event {
     pub console_login: Option<ConsoleLogin>,
     /// The record as received.
     pub raw: serde_json::Value,
+    /// The CloudTrail record is `raw.detail` (an EventBridge event), not `raw` itself.
+    pub record_in_detail: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +61,15 @@ impl Event {
         match &self.event_source {
             Some(source) => format!("{}:{}", service_prefix(source), self.event_name),
             None => self.event_name.clone(),
+        }
+    }
+
+    /// The CloudTrail record (or seed event) itself, unwrapped from any envelope.
+    pub fn record(&self) -> &serde_json::Value {
+        if self.record_in_detail {
+            &self.raw["detail"]
+        } else {
+            &self.raw
         }
     }
 

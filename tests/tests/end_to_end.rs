@@ -75,7 +75,7 @@ async fn a_posted_event_flows_to_an_anomaly_item() {
     assert_eq!(
         item["reasons"],
         AttributeValue::L(vec![AttributeValue::S(
-            "role12 called cloudtrail:StopLogging".into()
+            "role12 stopped trail arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events".into()
         )])
     );
     assert!(item.contains_key("detected_at"));

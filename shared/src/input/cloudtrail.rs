@@ -28,7 +28,7 @@ pub fn parse_at(
     let event_source = fields.required_id("eventSource");
     let event_name = fields.required_id("eventName");
     let event = (|| {
-        let event_name = event_name?;
+        let event_name = api_name(&event_name?).to_string();
         let identity = optional_object(object, "userIdentity");
         let console_login = (event_name == "ConsoleLogin").then(|| console_login(object));
         Some(Event {
@@ -51,6 +51,7 @@ pub fn parse_at(
                 .or_else(|| identity.and_then(|identity| optional_string(identity, "accountId"))),
             console_login,
             raw: Value::Null,
+            record_in_detail: false,
         })
     })();
     fields.finish(event)
@@ -58,6 +59,21 @@ pub fn parse_at(
 
 pub fn parse(index: usize, object: &Map<String, Value>) -> Result<Event, Vec<Problem>> {
     parse_at(index, object, "")
+}
+
+/// Lambda and CloudFront record their API version in the event name
+/// (`UpdateFunctionCode20150331v2`, `CreateFunction2020_05_31`); the API is the name without it.
+fn api_name(event_name: &str) -> &str {
+    let trimmed = event_name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_' || c == 'v');
+    let suffix = &event_name[trimmed.len()..];
+    let is_version = suffix.len() >= 8
+        && suffix.starts_with(|c: char| c.is_ascii_digit())
+        && suffix.bytes().filter(u8::is_ascii_digit).count() >= 8;
+    if is_version && !trimmed.is_empty() {
+        trimmed
+    } else {
+        event_name
+    }
 }
 
 /// The identity behind a call, stable across sessions: an assumed role is named by its role

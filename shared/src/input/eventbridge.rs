@@ -53,6 +53,7 @@ pub fn parse(index: usize, object: &Map<String, Value>) -> Result<Event, Vec<Pro
             event.account_id = event
                 .account_id
                 .or_else(|| optional_string(object, "account"));
+            event.record_in_detail = true;
             Some(event)
         }
         Some(Err(problems)) => {

@@ -57,6 +57,7 @@ pub fn parse(index: usize, object: &Map<String, Value>) -> Result<Event, Vec<Pro
             account_id: None,
             console_login: None,
             raw: Value::Null,
+            record_in_detail: false,
         })
     })();
     fields.finish(event)

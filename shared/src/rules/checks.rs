@@ -1,0 +1,374 @@
+//! Structural checks the catalog names where a field test is not enough: policy documents,
+//! permission lists, port ranges, instance types. Each reads only the fields it needs.
+
+use serde_json::Value;
+
+use crate::event::Event;
+
+fn request(event: &Event) -> Option<&Value> {
+    event
+        .record()
+        .get("requestParameters")
+        .filter(|value| !value.is_null())
+}
+
+fn request_str<'e>(event: &'e Event, key: &str) -> Option<&'e str> {
+    request(event)?.get(key)?.as_str()
+}
+
+/// The acting identity's own user name, for "on another user" checks.
+fn own_user_name(event: &Event) -> Option<&str> {
+    event.record().pointer("/userIdentity/userName")?.as_str()
+}
+
+/// The call names a user (`requestParameters.userName`) other than the caller. Without a
+/// user name, IAM acts on the caller itself.
+pub fn acts_on_other_user(event: &Event) -> bool {
+    match request_str(event, "userName") {
+        Some(target) => own_user_name(event) != Some(target),
+        None => false,
+    }
+}
+
+/// Managed policies that amount to administrator or IAM control.
+const ADMIN_POLICIES: [&str; 4] = [
+    "/AdministratorAccess",
+    "/IAMFullAccess",
+    "/AWSOrganizationsFullAccess",
+    "/PowerUserAccess",
+];
+
+pub fn attaches_admin_policy(event: &Event) -> bool {
+    request_str(event, "policyArn")
+        .is_some_and(|arn| ADMIN_POLICIES.iter().any(|policy| arn.ends_with(policy)))
+}
+
+/// A policy document, given inline as a JSON string (IAM) or as an object (S3).
+fn document(value: Option<&Value>) -> Option<Value> {
+    match value? {
+        Value::String(text) => serde_json::from_str(text).ok(),
+        object @ Value::Object(_) => Some(object.clone()),
+        _ => None,
+    }
+}
+
+/// A statement's `Statement` entries, whether one object or a list.
+fn statements(document: &Value) -> Vec<&Value> {
+    match document.get("Statement") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(item @ Value::Object(_)) => vec![item],
+        _ => Vec::new(),
+    }
+}
+
+fn is_allow(statement: &Value) -> bool {
+    statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+}
+
+/// A string or list of strings contains `*` (or a service-wide `x:*` when `any_service`).
+fn has_wildcard(value: Option<&Value>) -> bool {
+    let matches = |text: &str| text == "*";
+    match value {
+        Some(Value::String(text)) => matches(text),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(matches),
+        _ => false,
+    }
+}
+
+/// An inline policy that allows every action on every resource.
+pub fn grants_everything(event: &Event) -> bool {
+    document(request(event).and_then(|request| request.get("policyDocument"))).is_some_and(
+        |document| {
+            statements(&document).iter().any(|statement| {
+                is_allow(statement)
+                    && has_wildcard(statement.get("Action"))
+                    && has_wildcard(statement.get("Resource"))
+            })
+        },
+    )
+}
+
+/// Principals a trust or resource policy statement names: `"*"`, or the values under
+/// `AWS` (ARNs or account ids).
+fn aws_principals(statement: &Value) -> Vec<String> {
+    match statement.get("Principal") {
+        Some(Value::String(text)) => vec![text.clone()],
+        Some(Value::Object(principal)) => match principal.get("AWS") {
+            Some(Value::String(text)) => vec![text.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// The 12-digit account in an ARN or a bare account id.
+fn account_of(principal: &str) -> Option<&str> {
+    if principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(principal);
+    }
+    principal
+        .split(':')
+        .nth(4)
+        .filter(|account| !account.is_empty())
+}
+
+/// Whether a principal is everyone or belongs to another account than the event's.
+fn is_foreign(principal: &str, own_account: Option<&str>) -> bool {
+    principal == "*" || account_of(principal).is_some_and(|account| Some(account) != own_account)
+}
+
+/// A role trust policy (UpdateAssumeRolePolicy, CreateRole) that lets `*` or another
+/// account assume the role.
+pub fn trusts_foreign_principal(event: &Event) -> bool {
+    let request = request(event);
+    let policy = document(request.and_then(|request| request.get("policyDocument")))
+        .or_else(|| document(request.and_then(|request| request.get("assumeRolePolicyDocument"))));
+    let own_account = event.account_id.as_deref();
+    policy.is_some_and(|policy| {
+        statements(&policy).iter().any(|statement| {
+            is_allow(statement)
+                && aws_principals(statement)
+                    .iter()
+                    .any(|principal| is_foreign(principal, own_account))
+        })
+    })
+}
+
+/// An S3 bucket policy with an Allow for everyone.
+pub fn bucket_policy_is_public(event: &Event) -> bool {
+    document(request(event).and_then(|request| request.get("bucketPolicy"))).is_some_and(|policy| {
+        statements(&policy).iter().any(|statement| {
+            is_allow(statement)
+                && aws_principals(statement)
+                    .iter()
+                    .any(|principal| principal == "*")
+                && statement.get("Condition").is_none()
+        })
+    })
+}
+
+const PUBLIC_GROUPS: [&str; 2] = ["AllUsers", "AuthenticatedUsers"];
+
+/// A bucket ACL granting to all users or all authenticated AWS users, by canned ACL, grant
+/// header or ACL document.
+pub fn bucket_acl_is_public(event: &Event) -> bool {
+    let Some(request) = request(event) else {
+        return false;
+    };
+    let canned = request
+        .get("x-amz-acl")
+        .and_then(Value::as_str)
+        .is_some_and(|acl| acl.starts_with("public-") || acl == "authenticated-read");
+    let grant_headers = request.as_object().is_some_and(|fields| {
+        fields.iter().any(|(name, value)| {
+            name.starts_with("x-amz-grant-")
+                && value.as_str().is_some_and(|grantees| {
+                    PUBLIC_GROUPS.iter().any(|group| grantees.contains(group))
+                })
+        })
+    });
+    let document = request
+        .pointer("/AccessControlPolicy/AccessControlList/Grant")
+        .map(|grants| grants.to_string())
+        .is_some_and(|grants| PUBLIC_GROUPS.iter().any(|group| grants.contains(group)));
+    canned || grant_headers || document
+}
+
+/// A public access block set with any of its protections off.
+pub fn public_access_block_weakened(event: &Event) -> bool {
+    request(event)
+        .and_then(|request| request.get("PublicAccessBlockConfiguration"))
+        .and_then(Value::as_object)
+        .is_some_and(|settings| {
+            settings
+                .iter()
+                .filter(|(name, _)| name.as_str() != "xmlns")
+                .any(|(_, value)| value.as_bool() == Some(false) || value.as_str() == Some("false"))
+        })
+}
+
+/// Ports whose exposure to the internet is an invitation: remote administration and
+/// databases.
+const ADMIN_PORTS: [i64; 12] = [
+    22, 23, 135, 445, 1433, 3306, 3389, 5432, 5900, 6379, 9200, 27017,
+];
+
+/// A security group rule that opens an admin port (or every port) to 0.0.0.0/0 or ::/0.
+pub fn opens_admin_port_to_world(event: &Event) -> bool {
+    let permissions = request(event)
+        .and_then(|request| request.pointer("/ipPermissions/items"))
+        .and_then(Value::as_array);
+    permissions.is_some_and(|permissions| {
+        permissions.iter().any(|permission| {
+            let world = ["/ipRanges/items", "/ipv6Ranges/items"]
+                .iter()
+                .any(|ranges| {
+                    permission
+                        .pointer(ranges)
+                        .and_then(Value::as_array)
+                        .is_some_and(|ranges| {
+                            ranges.iter().any(|range| {
+                                ["cidrIp", "cidrIpv6"].iter().any(|key| {
+                                    matches!(
+                                        range.get(*key).and_then(Value::as_str),
+                                        Some("0.0.0.0/0" | "::/0")
+                                    )
+                                })
+                            })
+                        })
+                });
+            let all_traffic = permission.get("ipProtocol").and_then(Value::as_str) == Some("-1");
+            let from = permission.get("fromPort").and_then(Value::as_i64);
+            let to = permission.get("toPort").and_then(Value::as_i64);
+            let admin = match (from, to) {
+                (Some(from), Some(to)) => ADMIN_PORTS.iter().any(|port| (from..=to).contains(port)),
+                _ => false,
+            };
+            world && (all_traffic || admin)
+        })
+    })
+}
+
+/// An EC2 snapshot or AMI permission list that adds everyone or another account.
+pub fn shares_ec2_resource(event: &Event) -> bool {
+    let own_account = event.account_id.as_deref();
+    [
+        "/createVolumePermission/add/items",
+        "/launchPermission/add/items",
+    ]
+    .iter()
+    .filter_map(|pointer| request(event)?.pointer(pointer)?.as_array())
+    .flatten()
+    .any(|grantee| {
+        grantee.get("group").and_then(Value::as_str) == Some("all")
+            || grantee
+                .get("userId")
+                .and_then(Value::as_str)
+                .is_some_and(|account| Some(account) != own_account)
+    })
+}
+
+/// An RDS snapshot's `restore` attribute given to `all` or another account.
+pub fn shares_rds_snapshot(event: &Event) -> bool {
+    let Some(request) = request(event) else {
+        return false;
+    };
+    let own_account = event.account_id.as_deref();
+    request.get("attributeName").and_then(Value::as_str) == Some("restore")
+        && request
+            .get("valuesToAdd")
+            .and_then(Value::as_array)
+            .is_some_and(|values| {
+                values
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|value| value == "all" || Some(value) != own_account)
+            })
+}
+
+/// A Lambda resource policy that lets everyone or another account invoke or manage.
+pub fn lambda_permission_is_foreign(event: &Event) -> bool {
+    let own_account = event.account_id.as_deref();
+    request_str(event, "principal").is_some_and(|principal| {
+        !principal.ends_with(".amazonaws.com") && is_foreign(principal, own_account)
+    })
+}
+
+/// Instance families bought for GPUs or sheer size: what cryptominers launch.
+pub fn launches_gpu_or_huge_instance(event: &Event) -> bool {
+    request_str(event, "instanceType").is_some_and(|instance_type| {
+        let family = instance_type.split('.').next().unwrap_or_default();
+        let size = instance_type.split('.').nth(1).unwrap_or_default();
+        let gpu = [
+            "p2", "p3", "p4", "p5", "p6", "g3", "g4", "g5", "g6", "dl1", "dl2", "inf1", "inf2",
+            "trn1", "trn2",
+        ]
+        .iter()
+        .any(|gpu_family| family.starts_with(gpu_family));
+        let huge = size == "metal"
+            || size
+                .strip_suffix("xlarge")
+                .and_then(|count| count.parse::<u32>().ok())
+                .is_some_and(|count| count >= 24);
+        gpu || huge
+    })
+}
+
+/// CloudTrail event selectors that leave management events out.
+pub fn drops_management_events(event: &Event) -> bool {
+    let Some(request) = request(event) else {
+        return false;
+    };
+    let basic = request
+        .get("eventSelectors")
+        .and_then(Value::as_array)
+        .is_some_and(|selectors| {
+            selectors.iter().all(|selector| {
+                selector
+                    .get("includeManagementEvents")
+                    .and_then(Value::as_bool)
+                    == Some(false)
+                    || selector.get("readWriteType").and_then(Value::as_str) == Some("ReadOnly")
+            })
+        });
+    let advanced = request
+        .get("advancedEventSelectors")
+        .and_then(Value::as_array)
+        .is_some_and(|selectors| {
+            !selectors
+                .iter()
+                .any(|selector| selector.to_string().contains("\"Management\""))
+        });
+    basic || advanced
+}
+
+/// An UpdateTrail that narrows what the trail records.
+pub fn narrows_trail(event: &Event) -> bool {
+    let Some(request) = request(event) else {
+        return false;
+    };
+    [
+        "isMultiRegionTrail",
+        "includeGlobalServiceEvents",
+        "enableLogFileValidation",
+    ]
+    .iter()
+    .any(|setting| request.get(*setting).and_then(Value::as_bool) == Some(false))
+}
+
+/// Not a call an AWS service made on the principal's behalf.
+pub fn not_service_invoked(event: &Event) -> bool {
+    event.invoked_by.is_none()
+}
+
+/// A console sign-in whose outcome CloudTrail recorded as a success.
+pub fn console_login_succeeded(event: &Event) -> bool {
+    event
+        .console_login
+        .as_ref()
+        .is_some_and(|login| login.succeeded)
+}
+
+pub fn console_login_failed(event: &Event) -> bool {
+    event
+        .console_login
+        .as_ref()
+        .is_some_and(|login| !login.succeeded)
+}
+
+/// A successful console sign-in by an IAM user or root without MFA. Federated sign-ins
+/// (SSO, SAML, Identity Center) carry `MFAUsed: No` whatever the identity provider
+/// enforced, so they are not judged.
+pub fn console_login_without_mfa(event: &Event) -> bool {
+    let judged = matches!(event.identity_type.as_deref(), Some("IAMUser" | "Root"));
+    judged
+        && event
+            .console_login
+            .as_ref()
+            .is_some_and(|login| login.succeeded && login.mfa_used == Some(false))
+}
