@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use trailwatch_shared::Engine;
+use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
+use trailwatch_shared::ports::StoreError;
+use trailwatch_shared::{Anomaly, Engine, Event};
 
 #[derive(Parser)]
 #[command(
@@ -61,6 +63,26 @@ enum Format {
     Jsonl,
 }
 
+/// Runs the engine over events already in event-time order, baselines learning as they go.
+async fn evaluate_in_order(events: &[Event]) -> Result<Vec<Anomaly>, StoreError> {
+    let engine = Engine::default();
+    let profiles = MemoryProfileStore::default();
+    let detected_at = chrono::Utc::now();
+    let mut anomalies = Vec::new();
+    for event in events {
+        anomalies.extend(engine.evaluate(event, &profiles, detected_at).await?);
+    }
+    Ok(anomalies)
+}
+
+/// Runs a future that never waits on I/O (the in-memory stores) to completion.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map(|runtime| runtime.block_on(future))
+        .unwrap_or_else(|error| panic!("cannot start the async runtime: {error}"))
+}
+
 /// Exit code when no input at all could be read.
 const NOTHING_READ: u8 = 2;
 
@@ -103,12 +125,14 @@ fn scan(format: Format, paths: &[PathBuf]) -> ExitCode {
     let mut events = loaded.events;
     // Baselines and sequences only make sense in the order things happened.
     events.sort_by_key(|event| event.event_time);
-    let engine = Engine::default();
-    let detected_at = chrono::Utc::now();
-    let anomalies: Vec<_> = events
-        .iter()
-        .filter_map(|event| engine.evaluate(event, detected_at))
-        .collect();
+    let anomalies = match block_on(evaluate_in_order(&events)) {
+        Ok(anomalies) => anomalies,
+        // The in-memory store cannot fail; if it did, say so rather than print half a scan.
+        Err(error) => {
+            eprintln!("trailwatch: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     let written = match format {
         Format::Table => report::write_table(&mut stdout, &anomalies),

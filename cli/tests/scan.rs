@@ -64,7 +64,7 @@ fn the_sample_file_prints_a_readable_table() {
         )
     );
     assert!(table.contains("cloudtrail:StopLogging"));
-    assert!(stderr(&output).contains("6 events from 1 file → 2 anomalies (2 high)"));
+    assert!(stderr(&output).contains("6 events from 1 file → 2 anomalies (1 critical, 1 high)"));
 }
 
 #[test]

@@ -23,6 +23,15 @@ impl Severity {
         }
     }
 
+    /// One level up; critical stays critical.
+    pub fn raised(self) -> Severity {
+        match self {
+            Severity::Low => Severity::Medium,
+            Severity::Medium => Severity::High,
+            Severity::High | Severity::Critical => Severity::Critical,
+        }
+    }
+
     /// How much one detection of this severity says the event is an attack, in 0..1.
     fn weight(self) -> f64 {
         match self {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::engine::Engine;
 use crate::input::{self, BodyError, Problem};
-use crate::ports::{AnomalyStore, PutOutcome, StoreError};
+use crate::ports::{AnomalyStore, ProfileStore, PutOutcome, StoreError};
 
 /// A queue message as the detector receives it.
 #[derive(Debug, Clone)]
@@ -45,25 +45,35 @@ pub struct BatchReport {
     pub failed_message_ids: Vec<String>,
 }
 
-pub async fn process_batch<S: AnomalyStore>(
+/// The stores the detector works with.
+pub struct Stores<'a, A, P> {
+    pub anomalies: &'a A,
+    pub profiles: &'a P,
+}
+
+pub async fn process_batch<A: AnomalyStore, P: ProfileStore>(
     engine: &Engine,
-    store: &S,
+    stores: Stores<'_, A, P>,
     messages: &[IncomingMessage],
     now: DateTime<Utc>,
 ) -> BatchReport {
     let mut report = BatchReport::default();
     for message in messages {
-        if let Err(error) = process_message(engine, store, message, now, &mut report).await {
+        if let Err(error) = process_message(engine, &stores, message, now, &mut report).await {
             tracing::warn!(message_id = %message.message_id, %error, "message failed");
             report.failed_message_ids.push(message.message_id.clone());
         }
     }
+    // Call counts are approximate by nature: a failed flush costs some counts, not events.
+    if let Err(error) = stores.profiles.flush().await {
+        tracing::warn!(%error, "profile counts not saved");
+    }
     report
 }
 
-async fn process_message<S: AnomalyStore>(
+async fn process_message<A: AnomalyStore, P: ProfileStore>(
     engine: &Engine,
-    store: &S,
+    stores: &Stores<'_, A, P>,
     message: &IncomingMessage,
     now: DateTime<Utc>,
     report: &mut BatchReport,
@@ -85,10 +95,10 @@ async fn process_message<S: AnomalyStore>(
     }
     for event in events {
         report.events += 1;
-        let Some(anomaly) = engine.evaluate(&event, now) else {
+        let Some(anomaly) = engine.evaluate(&event, stores.profiles, now).await? else {
             continue;
         };
-        match store.put_if_absent(&anomaly).await? {
+        match stores.anomalies.put_if_absent(&anomaly).await? {
             PutOutcome::Inserted => {
                 report.anomalies_written += 1;
                 tracing::info!(

@@ -1,12 +1,14 @@
-//! The detection engine: runs every rule over an event and turns what fired into an
-//! [`Anomaly`].
+//! The detection engine: runs the rules and the principal's baseline over an event and
+//! turns what fired into an [`Anomaly`].
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::anomaly::{self, Anomaly, Detection};
+use crate::anomaly::{self, Anomaly, Detection, Severity};
+use crate::baseline::{self, BaselineConfig, Features};
 use crate::event::Event;
+use crate::ports::{ProfileStore, StoreError};
 use crate::rules::{CATALOG, Rule};
 
 pub struct Engine {
@@ -16,16 +18,17 @@ pub struct Engine {
     by_event_name: HashMap<&'static str, Vec<usize>>,
     /// Positions of the rules that look at every call.
     for_every_call: Vec<usize>,
+    baseline: BaselineConfig,
 }
 
 impl Default for Engine {
     fn default() -> Self {
-        Self::new(CATALOG)
+        Self::new(CATALOG, BaselineConfig::default())
     }
 }
 
 impl Engine {
-    pub fn new(rules: &'static [Rule]) -> Self {
+    pub fn new(rules: &'static [Rule], baseline: BaselineConfig) -> Self {
         let mut by_event_name: HashMap<&'static str, Vec<usize>> = HashMap::new();
         let mut for_every_call = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
@@ -42,7 +45,12 @@ impl Engine {
             rules,
             by_event_name,
             for_every_call,
+            baseline,
         }
+    }
+
+    pub fn baseline(&self) -> &BaselineConfig {
+        &self.baseline
     }
 
     pub fn rules(&self) -> &'static [Rule] {
@@ -70,33 +78,81 @@ impl Engine {
             .collect()
     }
 
-    /// The anomaly this event makes, if any rule fires on it.
-    pub fn evaluate(&self, event: &Event, detected_at: DateTime<Utc>) -> Option<Anomaly> {
-        let detections = self.detect(event);
-        let severity = detections
-            .iter()
-            .map(|detection| detection.severity)
-            .max()?;
-        Some(Anomaly {
-            event_id: event.event_id.clone(),
-            request_id: event.request_id.clone(),
-            principal: event.principal.clone(),
-            action: event.action(),
-            event_time: event.event_time,
-            assets: event.assets.clone(),
-            score: anomaly::score(&detections),
-            severity,
-            reasons: detections
-                .iter()
-                .map(|detection| detection.reason.clone())
-                .collect(),
-            detections,
-            detected_at,
-            source_ip: event.source_ip.clone(),
-            region: event.region.clone(),
-            account_id: event.account_id.clone(),
-        })
+    /// The anomaly this event makes, from the rules and the principal's baseline, which
+    /// learns from the event.
+    pub async fn evaluate<S: ProfileStore>(
+        &self,
+        event: &Event,
+        profiles: &S,
+        detected_at: DateTime<Utc>,
+    ) -> Result<Option<Anomaly>, StoreError> {
+        let mut detections = self.detect(event);
+        let features = Features::of(event);
+        let observation = profiles
+            .observe(&features, event.event_time, &self.baseline)
+            .await?;
+        detections.extend(baseline::assess(
+            &features,
+            &observation,
+            event.event_time,
+            &self.baseline,
+        ));
+        Ok(anomaly_of(event, detections, detected_at))
     }
+
+    /// The anomaly this event makes from the rules alone.
+    pub fn evaluate_rules(&self, event: &Event, detected_at: DateTime<Utc>) -> Option<Anomaly> {
+        anomaly_of(event, self.detect(event), detected_at)
+    }
+}
+
+/// The anomaly an event's detections make; none without detections.
+fn anomaly_of(
+    event: &Event,
+    detections: Vec<Detection>,
+    detected_at: DateTime<Utc>,
+) -> Option<Anomaly> {
+    let severity = severity_of(&detections)?;
+    Some(Anomaly {
+        event_id: event.event_id.clone(),
+        request_id: event.request_id.clone(),
+        principal: event.principal.clone(),
+        action: event.action(),
+        event_time: event.event_time,
+        assets: event.assets.clone(),
+        score: anomaly::score(&detections),
+        severity,
+        reasons: detections
+            .iter()
+            .map(|detection| detection.reason.clone())
+            .collect(),
+        detections,
+        detected_at,
+        source_ip: event.source_ip.clone(),
+        region: event.region.clone(),
+        account_id: event.account_id.clone(),
+    })
+}
+
+/// The highest severity among the detections, raised one level when independent detections
+/// corroborate it: a second one of medium or more, or three or more in all (a new network,
+/// a new client and a new API together are stolen credentials more often than not).
+pub fn severity_of(detections: &[Detection]) -> Option<Severity> {
+    let mut severities: Vec<Severity> = detections
+        .iter()
+        .map(|detection| detection.severity)
+        .collect();
+    severities.sort_unstable_by(|a, b| b.cmp(a));
+    let highest = *severities.first()?;
+    let corroborated = severities
+        .get(1)
+        .is_some_and(|second| *second >= Severity::Medium)
+        || severities.len() >= 3;
+    Some(if corroborated {
+        highest.raised()
+    } else {
+        highest
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,9 @@
 
 pub mod adapters;
 pub mod anomaly;
+pub mod baseline;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod contract;
 pub mod detect;
 pub mod engine;
 pub mod event;

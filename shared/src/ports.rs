@@ -3,7 +3,10 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
+
 use crate::anomaly::Anomaly;
+use crate::baseline::{BaselineConfig, Features, Observation};
 
 /// One message for the events queue, named by an id unique within its batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,4 +68,20 @@ pub trait AnomalyStore: Send + Sync {
         &self,
         event_id: &str,
     ) -> impl Future<Output = Result<Option<Anomaly>, StoreError>> + Send;
+}
+
+/// Where per-principal baselines live.
+pub trait ProfileStore: Send + Sync {
+    /// Records one event of a principal and says what the profile knew before it. Each new
+    /// value is reported as new to exactly one caller, however many record it at once.
+    fn observe(
+        &self,
+        features: &Features,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> impl Future<Output = Result<Observation, StoreError>> + Send;
+
+    /// Writes counts gathered in memory since the last flush (once a batch, not once an
+    /// event).
+    fn flush(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

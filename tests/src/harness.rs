@@ -11,7 +11,9 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
+use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
+use trailwatch_shared::detect::Stores;
 
 use crate::Error;
 use crate::resources::LocalResources;
@@ -71,6 +73,10 @@ impl Harness {
 
     pub fn anomalies_table(&self) -> &str {
         self.resources.table("AnomaliesTable")
+    }
+
+    pub fn profiles_table(&self) -> &str {
+        self.resources.table("ProfilesTable")
     }
 
     pub async fn cleanup(self) {
@@ -139,9 +145,27 @@ impl Harness {
     /// Runs the detector function's handler on messages as Lambda's SQS poller hands them
     /// over, with the real anomalies table.
     pub async fn detect(&self, messages: &[Message]) -> SqsBatchResponse {
-        let store = DynamoDbAnomalyStore::new(self.dynamodb.clone(), self.anomalies_table());
+        self.detect_with(&self.detector(), messages).await
+    }
+
+    /// A detector as the function's `main` builds it: its own stores and caches, as one warm
+    /// Lambda instance has.
+    pub fn detector(&self) -> Detector {
+        Detector {
+            engine: Engine::default(),
+            anomalies: DynamoDbAnomalyStore::new(self.dynamodb.clone(), self.anomalies_table()),
+            profiles: DynamoDbProfileStore::new(self.dynamodb.clone(), self.profiles_table()),
+        }
+    }
+
+    /// Runs one detector instance's handler on a batch.
+    pub async fn detect_with(&self, detector: &Detector, messages: &[Message]) -> SqsBatchResponse {
         let event = LambdaEvent::new(sqs_event(messages), Context::default());
-        trailwatch_detector::handle(&Engine::default(), &store, event)
+        let stores = Stores {
+            anomalies: &detector.anomalies,
+            profiles: &detector.profiles,
+        };
+        trailwatch_detector::handle(&detector.engine, stores, event)
             .await
             .expect("the detector handler answers every batch")
     }
@@ -180,6 +204,13 @@ impl Harness {
             .await
             .expect("SendMessage");
     }
+}
+
+/// What one warm detector Lambda instance holds.
+pub struct Detector {
+    pub engine: Engine,
+    pub anomalies: DynamoDbAnomalyStore,
+    pub profiles: DynamoDbProfileStore,
 }
 
 /// SQS messages as the Lambda event source mapping delivers them.

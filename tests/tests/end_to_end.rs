@@ -331,3 +331,104 @@ async fn an_eventbridge_cloudtrail_event_on_the_queue_flows_through() {
     );
     harness.cleanup().await;
 }
+
+/// A CloudTrail record of the deploy role, from the sample delivery file, at a given time.
+fn deploy_role_call(event_id: &str, name: &str, source: &str, hours_after_start: i64) -> Value {
+    let delivery: Value =
+        serde_json::from_str(include_str!("../../events/cloudtrail-delivery.json")).unwrap();
+    let mut record = delivery["Records"][0].clone();
+    let time = chrono::DateTime::parse_from_rfc3339("2026-11-02T09:00:00Z").unwrap()
+        + chrono::Duration::hours(hours_after_start);
+    record["eventID"] = json!(event_id);
+    record["eventName"] = json!(name);
+    record["eventSource"] = json!(source);
+    record["eventTime"] = json!(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    record
+}
+
+#[tokio::test]
+async fn baselines_learn_in_one_detector_and_alert_in_another() {
+    let Some(harness) = Harness::new("baselines_persist").await else {
+        return;
+    };
+    // Nine days of the deploy role describing instances, seen by one warm detector.
+    let history = harness.detector();
+    for event in 0..27 {
+        harness
+            .send_raw(
+                &deploy_role_call(
+                    &format!("history-{event}"),
+                    "DescribeInstances",
+                    "ec2.amazonaws.com",
+                    event * 8,
+                )
+                .to_string(),
+            )
+            .await;
+    }
+    let messages = harness.receive(harness.events_queue_url(), 27).await;
+    assert_eq!(messages.len(), 27);
+    for batch in messages.chunks(10) {
+        assert!(
+            harness
+                .detect_with(&history, batch)
+                .await
+                .batch_item_failures
+                .is_empty()
+        );
+    }
+    assert_eq!(
+        harness.anomaly_count().await,
+        0,
+        "learning: nothing to report"
+    );
+
+    // Then a call the role never made, handled by another detector that starts cold: what it
+    // knows of the role comes from the table.
+    let fresh = harness.detector();
+    harness
+        .send_raw(
+            &deploy_role_call(
+                "first-stop",
+                "StopLogging",
+                "cloudtrail.amazonaws.com",
+                27 * 8,
+            )
+            .to_string(),
+        )
+        .await;
+    let messages = harness.receive(harness.events_queue_url(), 1).await;
+    assert!(
+        harness
+            .detect_with(&fresh, &messages)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+
+    let item = harness
+        .anomaly_item("first-stop")
+        .await
+        .expect("an anomaly");
+    let AttributeValue::L(detections) = &item["detections"] else {
+        panic!("detections is a list")
+    };
+    let ids: Vec<String> = detections
+        .iter()
+        .map(|detection| match detection {
+            AttributeValue::M(detection) => text(detection, "id"),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, vec!["TW-CLOUDTRAIL-001", "TW-BASE-API"]);
+    let AttributeValue::L(reasons) = &item["reasons"] else {
+        panic!("reasons is a list")
+    };
+    assert_eq!(
+        reasons[1],
+        AttributeValue::S("first call of cloudtrail:StopLogging by arn:aws:iam::111122223333:role/deploy in 9 days of history".into())
+    );
+    // A low detection does not corroborate a high one enough to raise it.
+    assert_eq!(text(&item, "severity"), "high");
+    harness.cleanup().await;
+}

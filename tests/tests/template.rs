@@ -94,12 +94,16 @@ fn the_functions_get_the_environment_their_main_reads() {
     let detector = template.function_environment("DetectorFunction");
     assert_eq!(
         detector,
-        vec![("ANOMALIES_TABLE".to_string(), "AnomaliesTable".to_string())]
+        vec![
+            ("ANOMALIES_TABLE".to_string(), "AnomaliesTable".to_string()),
+            ("PROFILES_TABLE".to_string(), "ProfilesTable".to_string()),
+        ]
     );
     let ingest_main = include_str!("../../functions/ingest/src/main.rs");
     let detector_main = include_str!("../../functions/detector/src/main.rs");
     assert!(ingest_main.contains("\"EVENTS_QUEUE_URL\""));
     assert!(detector_main.contains("\"ANOMALIES_TABLE\""));
+    assert!(detector_main.contains("\"PROFILES_TABLE\""));
 }
 
 #[test]
@@ -172,10 +176,34 @@ fn iam_is_least_privilege_through_policy_templates() {
     let detector = property(&template, "DetectorFunction", &["Policies"])
         .as_sequence()
         .unwrap();
-    assert_eq!(detector.len(), 1);
+    let grants: Vec<(String, String)> = detector
+        .iter()
+        .flat_map(|policy| policy.as_mapping().unwrap().iter())
+        .map(|(name, body)| {
+            (
+                name.as_str().unwrap().to_string(),
+                ref_target(&body["TableName"]).unwrap(),
+            )
+        })
+        .collect();
+    // Anomalies are only ever written; profiles are read and written. No deletes, no scans
+    // of the anomalies.
     assert_eq!(
-        ref_target(&detector[0]["DynamoDBWritePolicy"]["TableName"]).as_deref(),
-        Some("AnomaliesTable")
+        grants,
+        vec![
+            (
+                "DynamoDBWritePolicy".to_string(),
+                "AnomaliesTable".to_string()
+            ),
+            (
+                "DynamoDBWritePolicy".to_string(),
+                "ProfilesTable".to_string()
+            ),
+            (
+                "DynamoDBReadPolicy".to_string(),
+                "ProfilesTable".to_string()
+            ),
+        ]
     );
 }
 

@@ -4,12 +4,12 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use trailwatch_shared::Engine;
-use trailwatch_shared::detect::{self, IncomingMessage};
-use trailwatch_shared::ports::AnomalyStore;
+use trailwatch_shared::detect::{self, IncomingMessage, Stores};
+use trailwatch_shared::ports::{AnomalyStore, ProfileStore};
 
-pub async fn handle<S: AnomalyStore>(
+pub async fn handle<A: AnomalyStore, P: ProfileStore>(
     engine: &Engine,
-    store: &S,
+    stores: Stores<'_, A, P>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let messages: Vec<IncomingMessage> = event
@@ -21,7 +21,7 @@ pub async fn handle<S: AnomalyStore>(
             body: record.body,
         })
         .collect();
-    let report = detect::process_batch(engine, store, &messages, chrono::Utc::now()).await;
+    let report = detect::process_batch(engine, stores, &messages, chrono::Utc::now()).await;
     tracing::info!(
         messages = messages.len(),
         events = report.events,

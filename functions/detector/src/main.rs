@@ -1,17 +1,32 @@
+// The detector future (SDK calls inside the profile store inside the runtime) nests deeper
+// than the default limit lets clippy compute its layout.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, run, service_fn};
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
+use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
+use trailwatch_shared::detect::Stores;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let table = std::env::var("ANOMALIES_TABLE")
+    let anomalies_table = std::env::var("ANOMALIES_TABLE")
         .map_err(|_| "ANOMALIES_TABLE must name the anomalies table")?;
+    let profiles_table = std::env::var("PROFILES_TABLE")
+        .map_err(|_| "PROFILES_TABLE must name the profiles table")?;
     let config = aws_config::load_from_env().await;
-    let store = DynamoDbAnomalyStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    // Built once: the profile store's cache lives as long as this warm instance.
+    let anomalies = DynamoDbAnomalyStore::new(client.clone(), anomalies_table);
+    let profiles = DynamoDbProfileStore::new(client, profiles_table);
     let engine = Engine::default();
     run(service_fn(|event| {
-        trailwatch_detector::handle(&engine, &store, event)
+        let stores = Stores {
+            anomalies: &anomalies,
+            profiles: &profiles,
+        };
+        trailwatch_detector::handle(&engine, stores, event)
     }))
     .await
 }

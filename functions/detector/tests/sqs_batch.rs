@@ -4,6 +4,8 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::memory::MemoryAnomalyStore;
+use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
+use trailwatch_shared::detect::Stores;
 use trailwatch_shared::ports::AnomalyStore;
 
 #[tokio::test]
@@ -11,9 +13,13 @@ async fn the_sample_batch_reports_only_its_poison_message() {
     let batch: SqsEvent =
         serde_json::from_str(include_str!("../../../events/sqs-batch.json")).unwrap();
     let store = MemoryAnomalyStore::default();
+    let profiles = MemoryProfileStore::default();
     let response = trailwatch_detector::handle(
         &Engine::default(),
-        &store,
+        Stores {
+            anomalies: &store,
+            profiles: &profiles,
+        },
         LambdaEvent::new(batch, Context::default()),
     )
     .await

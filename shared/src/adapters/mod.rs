@@ -2,7 +2,10 @@
 
 #[cfg(feature = "aws")]
 pub mod dynamodb;
+#[cfg(feature = "aws")]
+pub mod dynamodb_profiles;
 pub mod memory;
+pub mod memory_profiles;
 #[cfg(feature = "aws")]
 pub mod sqs;
 

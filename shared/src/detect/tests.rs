@@ -3,6 +3,7 @@ use serde_json::json;
 
 use super::*;
 use crate::adapters::memory::MemoryAnomalyStore;
+use crate::adapters::memory_profiles::MemoryProfileStore;
 use crate::anomaly::Anomaly;
 
 fn message(id: &str, body: &str) -> IncomingMessage {
@@ -41,6 +42,7 @@ impl AnomalyStore for PartlyDownStore {
 #[tokio::test]
 async fn a_poison_message_fails_alone() {
     let store = MemoryAnomalyStore::default();
+    let profiles = MemoryProfileStore::default();
     let messages = vec![
         message("m1", &stop_logging_seed("e1")),
         message(
@@ -54,7 +56,16 @@ async fn a_poison_message_fails_alone() {
         },
         message("m5", r#"{"EventID": "half an event"}"#),
     ];
-    let report = process_batch(&Engine::default(), &store, &messages, Utc::now()).await;
+    let report = process_batch(
+        &Engine::default(),
+        Stores {
+            anomalies: &store,
+            profiles: &profiles,
+        },
+        &messages,
+        Utc::now(),
+    )
+    .await;
     assert_eq!(report.failed_message_ids, vec!["m3", "m4", "m5"]);
     assert_eq!(report.anomalies_written, 2);
     assert!(store.get("e1").await.unwrap().is_some());
@@ -70,9 +81,28 @@ async fn a_poison_message_fails_alone() {
 #[tokio::test]
 async fn a_redelivered_message_writes_no_second_anomaly() {
     let store = MemoryAnomalyStore::default();
+    let profiles = MemoryProfileStore::default();
     let batch = vec![message("m1", &stop_logging_seed("e1"))];
-    let first = process_batch(&Engine::default(), &store, &batch, Utc::now()).await;
-    let again = process_batch(&Engine::default(), &store, &batch, Utc::now()).await;
+    let first = process_batch(
+        &Engine::default(),
+        Stores {
+            anomalies: &store,
+            profiles: &profiles,
+        },
+        &batch,
+        Utc::now(),
+    )
+    .await;
+    let again = process_batch(
+        &Engine::default(),
+        Stores {
+            anomalies: &store,
+            profiles: &profiles,
+        },
+        &batch,
+        Utc::now(),
+    )
+    .await;
     assert_eq!((first.anomalies_written, first.duplicates), (1, 0));
     assert_eq!((again.anomalies_written, again.duplicates), (0, 1));
     assert!(again.failed_message_ids.is_empty());
@@ -82,10 +112,14 @@ async fn a_redelivered_message_writes_no_second_anomaly() {
 #[tokio::test]
 async fn events_without_detections_write_nothing() {
     let store = MemoryAnomalyStore::default();
+    let profiles = MemoryProfileStore::default();
     let benign = stop_logging_seed("e1").replace("cloudtrail:StopLogging", "type1");
     let report = process_batch(
         &Engine::default(),
-        &store,
+        Stores {
+            anomalies: &store,
+            profiles: &profiles,
+        },
         &[message("m1", &benign)],
         Utc::now(),
     )
@@ -106,12 +140,22 @@ async fn a_store_failure_fails_only_its_message() {
         inner: MemoryAnomalyStore::default(),
         down_for: "e2",
     };
+    let profiles = MemoryProfileStore::default();
     let messages = vec![
         message("m1", &stop_logging_seed("e1")),
         message("m2", &stop_logging_seed("e2")),
         message("m3", &stop_logging_seed("e3")),
     ];
-    let report = process_batch(&Engine::default(), &store, &messages, Utc::now()).await;
+    let report = process_batch(
+        &Engine::default(),
+        Stores {
+            anomalies: &store,
+            profiles: &profiles,
+        },
+        &messages,
+        Utc::now(),
+    )
+    .await;
     assert_eq!(report.failed_message_ids, vec!["m2"]);
     assert_eq!(store.inner.len(), 2);
 }
@@ -119,13 +163,17 @@ async fn a_store_failure_fails_only_its_message() {
 #[tokio::test]
 async fn a_delivery_file_message_with_a_bad_record_writes_nothing_and_fails() {
     let store = MemoryAnomalyStore::default();
+    let profiles = MemoryProfileStore::default();
     let body = format!(
         r#"{{"Records": [{}, {{"eventID": "x"}}]}}"#,
         include_str!("../../../events/eventbridge-cloudtrail.json")
     );
     let report = process_batch(
         &Engine::default(),
-        &store,
+        Stores {
+            anomalies: &store,
+            profiles: &profiles,
+        },
         &[message("m1", &body)],
         Utc::now(),
     )

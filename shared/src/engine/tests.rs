@@ -12,7 +12,7 @@ fn event(value: Value) -> Event {
 
 fn fired(value: Value) -> Vec<String> {
     Engine::default()
-        .evaluate(&event(value), Utc::now())
+        .evaluate_rules(&event(value), Utc::now())
         .map(|anomaly| anomaly.detections.into_iter().map(|d| d.id).collect())
         .unwrap_or_default()
 }
@@ -25,7 +25,7 @@ fn reference_record(path: &str) -> Value {
 #[test]
 fn an_anomaly_carries_the_event_and_its_detections() {
     let anomaly = Engine::default()
-        .evaluate(
+        .evaluate_rules(
             &event(reference_record("CloudTrail/StopLogging.json.cloudtrail")),
             Utc::now(),
         )
@@ -92,12 +92,41 @@ fn corroborating_detections_raise_the_score_and_keep_every_reason() {
         "additionalEventData": {"MFAUsed": "No"}
     });
     let anomaly = Engine::default()
-        .evaluate(&event(login), Utc::now())
+        .evaluate_rules(&event(login), Utc::now())
         .expect("an anomaly");
     let ids: Vec<&str> = anomaly.detections.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, vec!["TW-ROOT-002", "TW-SIGNIN-001"]);
-    assert_eq!(anomaly.severity, Severity::High);
+    // High, corroborated by a medium: one level up.
+    assert_eq!(anomaly.severity, Severity::Critical);
     assert!(anomaly.score > 0.75 && anomaly.score < 1.0);
     assert_eq!(anomaly.reasons.len(), 2);
     assert!(anomaly.reasons[1].contains("without MFA from 198.51.100.23"));
+}
+
+#[test]
+fn severity_is_raised_only_by_corroboration() {
+    let detection = |severity| Detection {
+        id: "X".into(),
+        title: "x".into(),
+        severity,
+        tactic: "t".into(),
+        technique: "T0".into(),
+        reason: "r".into(),
+    };
+    use Severity::*;
+    assert_eq!(severity_of(&[]), None);
+    assert_eq!(severity_of(&[detection(High)]), Some(High));
+    assert_eq!(severity_of(&[detection(High), detection(Low)]), Some(High));
+    assert_eq!(
+        severity_of(&[detection(Medium), detection(Medium)]),
+        Some(High)
+    );
+    assert_eq!(
+        severity_of(&[detection(Low), detection(Low), detection(Low)]),
+        Some(Medium)
+    );
+    assert_eq!(
+        severity_of(&[detection(Critical), detection(High)]),
+        Some(Critical)
+    );
 }

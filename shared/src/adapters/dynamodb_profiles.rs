@@ -1,0 +1,351 @@
+//! Per-principal profiles in DynamoDB, one item per remembered value, so that two detectors
+//! racing on the same new value report it exactly once.
+//!
+//! Items (table key `pk`, `sk`; TTL attribute `expires_at`):
+//! - `P#<principal>` / `PROFILE`: first event (time and id) and the event count;
+//! - `P#<principal>` / `SEEN#<kind>#<value>`: the event that first showed the value;
+//! - `P#<principal>` / `HOUR#<hour>`: calls in that hour;
+//! - `A#<account>` / `ACCOUNT`: the account's first event.
+//!
+//! First-seen writes are one `UpdateItem` that sets `first_event` only if absent and returns
+//! the old value: the caller that finds it absent (or holding its own event id, on a retry)
+//! owns the news. Every write refreshes `expires_at`, so values stop being remembered
+//! `state_ttl` after they were last seen. A warm detector caches what it read or wrote and
+//! calls DynamoDB only for values it has not met; counts are added up in memory and written
+//! once per batch by [`ProfileStore::flush`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+
+use super::sdk_error_text;
+use crate::baseline::{BaselineConfig, Features, Kind, Observation, hour_of};
+use crate::ports::{ProfileStore, StoreError};
+
+/// Principals a warm detector keeps in memory before starting afresh.
+const CACHED_PRINCIPALS: usize = 10_000;
+/// DynamoDB allows sort keys of 1,024 bytes; long values (ARNs) are cut well below that.
+const MAX_VALUE_BYTES: usize = 900;
+
+pub struct DynamoDbProfileStore {
+    client: Client,
+    table: String,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    /// The configuration of the last observation, for the expiry of flushed counts.
+    config: Option<BaselineConfig>,
+    principals: HashMap<String, Principal>,
+    /// Account → its first event's time.
+    accounts: HashMap<String, DateTime<Utc>>,
+}
+
+struct Principal {
+    first_seen: DateTime<Utc>,
+    first_event: String,
+    events: u64,
+    pending_events: u64,
+    /// Calls per hour, as read plus what this detector added.
+    hours: BTreeMap<i64, u64>,
+    pending_hours: BTreeMap<i64, u64>,
+    /// Values known to the profile → the event that first showed them.
+    seen: HashMap<(Kind, String), String>,
+    /// Denied calls this detector saw, for bursts.
+    denied: VecDeque<DateTime<Utc>>,
+}
+
+impl DynamoDbProfileStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    fn expires_at(at: DateTime<Utc>, config: &BaselineConfig) -> AttributeValue {
+        // Never in the past, or DynamoDB may delete what was just written.
+        let expiry = at.max(Utc::now()) + config.state_ttl;
+        AttributeValue::N(expiry.timestamp().to_string())
+    }
+
+    /// Sets `first_seen`/`first_event` on an item unless present; returns the old ones.
+    async fn claim_first(
+        &self,
+        pk: String,
+        sk: String,
+        event_id: &str,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> Result<Option<(DateTime<Utc>, String, u64)>, StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .update_expression(
+                "SET first_seen = if_not_exists(first_seen, :at), \
+                 first_event = if_not_exists(first_event, :event), \
+                 last_seen = :at, expires_at = :expires",
+            )
+            .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
+            .expression_attribute_values(":event", AttributeValue::S(event_id.to_string()))
+            .expression_attribute_values(":expires", Self::expires_at(at, config))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+        let Some(old) = output.attributes else {
+            return Ok(None);
+        };
+        let first_seen = text(&old, "first_seen")
+            .and_then(|time| DateTime::parse_from_rfc3339(&time).ok())
+            .map(|time| time.with_timezone(&Utc));
+        let first_event = text(&old, "first_event");
+        let events = number(&old, "events").unwrap_or(0);
+        Ok(first_seen
+            .zip(first_event)
+            .map(|(seen, event)| (seen, event, events)))
+    }
+
+    async fn load_principal(
+        &self,
+        features: &Features,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> Result<Principal, StoreError> {
+        let pk = principal_key(&features.principal);
+        let old = self
+            .claim_first(pk.clone(), "PROFILE".into(), &features.event_id, at, config)
+            .await?;
+        let (first_seen, first_event, events) =
+            old.unwrap_or_else(|| (at, features.event_id.clone(), 0));
+        let hour = hour_of(at);
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(
+                ":from",
+                AttributeValue::S(hour_key(hour - config.volume_history_hours)),
+            )
+            .expression_attribute_values(":to", AttributeValue::S(hour_key(hour)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+        let hours = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| {
+                let hour = text(item, "sk")?.strip_prefix("HOUR#")?.parse().ok()?;
+                Some((hour, number(item, "calls")?))
+            })
+            .collect();
+        Ok(Principal {
+            first_seen,
+            first_event,
+            events,
+            pending_events: 0,
+            hours,
+            pending_hours: BTreeMap::new(),
+            seen: HashMap::new(),
+            denied: VecDeque::new(),
+        })
+    }
+
+    async fn account_first_seen(
+        &self,
+        cache: &mut Cache,
+        account: &str,
+        features: &Features,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        if let Some(first) = cache.accounts.get(account) {
+            return Ok(*first);
+        }
+        let old = self
+            .claim_first(
+                format!("A#{account}"),
+                "ACCOUNT".into(),
+                &features.event_id,
+                at,
+                config,
+            )
+            .await?;
+        let first = old.map_or(at, |(first, _, _)| first);
+        cache.accounts.insert(account.to_string(), first);
+        Ok(first)
+    }
+}
+
+impl ProfileStore for DynamoDbProfileStore {
+    async fn observe(
+        &self,
+        features: &Features,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> Result<Observation, StoreError> {
+        let mut cache = self.cache.lock().await;
+        if cache.config.as_ref() != Some(config) {
+            cache.config = Some(config.clone());
+        }
+        let mut observation = Observation::default();
+        if let Some(account) = &features.account {
+            let first = self
+                .account_first_seen(&mut cache, account, features, at, config)
+                .await?;
+            observation.account_first_seen = (first < at).then_some(first);
+        }
+        if !cache.principals.contains_key(&features.principal) {
+            let principal = self.load_principal(features, at, config).await?;
+            cache
+                .principals
+                .insert(features.principal.clone(), principal);
+        }
+        let pk = principal_key(&features.principal);
+        let Some(principal) = cache.principals.get_mut(&features.principal) else {
+            return Err(StoreError::Request("profile cache lost an entry".into()));
+        };
+
+        observation.first_seen =
+            (principal.first_event != features.event_id).then_some(principal.first_seen);
+        observation.events_before = principal.events;
+        principal.events += 1;
+        principal.pending_events += 1;
+
+        for (kind, value) in &features.values {
+            let key = (*kind, value.clone());
+            let first_event = match principal.seen.get(&key) {
+                Some(first_event) => first_event.clone(),
+                None => {
+                    let old = self
+                        .claim_first(
+                            pk.clone(),
+                            seen_key(*kind, value),
+                            &features.event_id,
+                            at,
+                            config,
+                        )
+                        .await?;
+                    let first_event =
+                        old.map_or_else(|| features.event_id.clone(), |(_, event, _)| event);
+                    principal.seen.insert(key, first_event.clone());
+                    first_event
+                }
+            };
+            if first_event == features.event_id {
+                observation.new_values.push((*kind, value.clone()));
+            }
+        }
+
+        let hour = hour_of(at);
+        let earlier: Vec<u64> = principal
+            .hours
+            .range(hour - config.volume_history_hours..hour)
+            .map(|(_, calls)| *calls)
+            .collect();
+        observation.typical_hour = (!earlier.is_empty())
+            .then(|| earlier.iter().sum::<u64>() as f64 / earlier.len() as f64);
+        let calls = principal.hours.entry(hour).or_insert(0);
+        *calls += 1;
+        observation.hour_count = *calls;
+        *principal.pending_hours.entry(hour).or_insert(0) += 1;
+
+        if features.denied {
+            principal.denied.push_back(at);
+            while principal
+                .denied
+                .front()
+                .is_some_and(|first| at - *first > config.denied_window)
+            {
+                principal.denied.pop_front();
+            }
+            observation.denied_in_window = principal.denied.len() as u32;
+        }
+        Ok(observation)
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        let mut cache = self.cache.lock().await;
+        let config = cache.config.clone().unwrap_or_default();
+        let expires = Self::expires_at(Utc::now(), &config);
+        for (name, principal) in cache.principals.iter_mut() {
+            let pk = principal_key(name);
+            if principal.pending_events > 0 {
+                self.add(&pk, "PROFILE", "events", principal.pending_events, &expires)
+                    .await?;
+                principal.pending_events = 0;
+            }
+            for (hour, calls) in std::mem::take(&mut principal.pending_hours) {
+                self.add(&pk, &hour_key(hour), "calls", calls, &expires)
+                    .await?;
+            }
+        }
+        if cache.principals.len() > CACHED_PRINCIPALS {
+            cache.principals.clear();
+            cache.accounts.clear();
+        }
+        Ok(())
+    }
+}
+
+impl DynamoDbProfileStore {
+    async fn add(
+        &self,
+        pk: &str,
+        sk: &str,
+        counter: &str,
+        amount: u64,
+        expires: &AttributeValue,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(sk.to_string()))
+            .update_expression("ADD #counter :amount SET expires_at = :expires")
+            .expression_attribute_names("#counter", counter)
+            .expression_attribute_values(":amount", AttributeValue::N(amount.to_string()))
+            .expression_attribute_values(":expires", expires.clone())
+            .send()
+            .await
+            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+        Ok(())
+    }
+}
+
+fn principal_key(principal: &str) -> String {
+    format!("P#{principal}")
+}
+
+fn seen_key(kind: Kind, value: &str) -> String {
+    let mut end = value.len().min(MAX_VALUE_BYTES);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("SEEN#{}#{}", kind.as_str(), &value[..end])
+}
+
+/// Zero-padded so hours sort as text.
+fn hour_key(hour: i64) -> String {
+    format!("HOUR#{hour:010}")
+}
+
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name)?.as_s().ok().cloned()
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<u64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}

@@ -1,0 +1,222 @@
+//! Per-principal profiles in memory: for `trailwatch scan` and tests. Bounded: each kind
+//! keeps its most recently seen values, and volume history its latest hours.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::baseline::{BaselineConfig, Features, Kind, Observation, hour_of};
+use crate::ports::{ProfileStore, StoreError};
+
+#[derive(Debug, Default)]
+struct Profile {
+    first_seen: Option<DateTime<Utc>>,
+    first_event: Option<String>,
+    events: u64,
+    /// Value → when it was last seen and which event saw it first, per kind.
+    seen: HashMap<Kind, HashMap<String, Seen>>,
+    /// Calls per hour (hours since the epoch).
+    hours: BTreeMap<i64, u64>,
+    denied: VecDeque<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+struct Seen {
+    last: DateTime<Utc>,
+    first_event: String,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryProfileStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    profiles: HashMap<String, Profile>,
+    accounts: HashMap<String, DateTime<Utc>>,
+}
+
+impl MemoryProfileStore {
+    /// How many values of a kind the principal's profile holds.
+    pub fn values_kept(&self, principal: &str, kind: Kind) -> usize {
+        self.state
+            .lock()
+            .ok()
+            .and_then(|state| {
+                state
+                    .profiles
+                    .get(principal)
+                    .and_then(|p| p.seen.get(&kind))
+                    .map(HashMap::len)
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl ProfileStore for MemoryProfileStore {
+    async fn observe(
+        &self,
+        features: &Features,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> Result<Observation, StoreError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Request("memory profile store lock poisoned".into()))?;
+        let account_first_seen = features.account.as_ref().map(|account| {
+            let first = state.accounts.entry(account.clone()).or_insert(at);
+            let before = *first;
+            *first = before.min(at);
+            before
+        });
+        let profile = state
+            .profiles
+            .entry(features.principal.clone())
+            .or_default();
+        // A retried first event is still the principal's first.
+        let first_again = profile.first_event.as_deref() == Some(features.event_id.as_str());
+        let mut observation = Observation {
+            first_seen: profile.first_seen.filter(|_| !first_again),
+            events_before: profile.events,
+            // The account's first event "before" this one is this one when it opened the account.
+            account_first_seen: account_first_seen.filter(|first| *first < at),
+            ..Observation::default()
+        };
+        if profile.first_event.is_none() {
+            profile.first_event = Some(features.event_id.clone());
+        }
+        profile.first_seen = Some(profile.first_seen.map_or(at, |first| first.min(at)));
+        profile.events += 1;
+
+        for (kind, value) in &features.values {
+            let values = profile.seen.entry(*kind).or_default();
+            match values.get_mut(value) {
+                Some(seen) => {
+                    seen.last = seen.last.max(at);
+                    if seen.first_event == features.event_id {
+                        observation.new_values.push((*kind, value.clone()));
+                    }
+                }
+                None => {
+                    values.insert(
+                        value.clone(),
+                        Seen {
+                            last: at,
+                            first_event: features.event_id.clone(),
+                        },
+                    );
+                    observation.new_values.push((*kind, value.clone()));
+                    if values.len() > config.max_values_per_kind {
+                        evict_oldest(values, config.max_values_per_kind);
+                    }
+                }
+            }
+        }
+
+        let hour = hour_of(at);
+        let earlier: Vec<u64> = profile
+            .hours
+            .range(..hour)
+            .map(|(_, count)| *count)
+            .collect();
+        observation.typical_hour = (!earlier.is_empty())
+            .then(|| earlier.iter().sum::<u64>() as f64 / earlier.len() as f64);
+        let count = profile.hours.entry(hour).or_insert(0);
+        *count += 1;
+        observation.hour_count = *count;
+        while profile.hours.len() as i64 > config.volume_history_hours {
+            profile.hours.pop_first();
+        }
+
+        if features.denied {
+            profile.denied.push_back(at);
+            while profile
+                .denied
+                .front()
+                .is_some_and(|first| at - *first > config.denied_window)
+            {
+                profile.denied.pop_front();
+            }
+            observation.denied_in_window = profile.denied.len() as u32;
+        }
+        Ok(observation)
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Drops the least recently seen values down to `keep`, a tenth at a time so eviction is
+/// rare.
+fn evict_oldest(values: &mut HashMap<String, Seen>, keep: usize) {
+    let target = keep - keep / 10;
+    let mut by_age: Vec<(DateTime<Utc>, String)> = values
+        .iter()
+        .map(|(value, seen)| (seen.last, value.clone()))
+        .collect();
+    by_age.sort();
+    for (_, value) in by_age.into_iter().take(values.len() - target) {
+        values.remove(&value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract;
+
+    #[tokio::test]
+    async fn keeps_the_profile_store_contract() {
+        let store = MemoryProfileStore::default();
+        contract::check_all(&store, &store, "memory").await;
+    }
+
+    #[tokio::test]
+    async fn keeps_only_the_most_recent_values_of_a_kind() {
+        let store = MemoryProfileStore::default();
+        let config = BaselineConfig {
+            max_values_per_kind: 10,
+            ..BaselineConfig::default()
+        };
+        let start = Utc::now();
+        for number in 0..25 {
+            let features = Features {
+                event_id: format!("e{number}"),
+                principal: "p".into(),
+                account: None,
+                values: vec![(Kind::Asset, format!("arn:aws:s3:::bucket-{number}"))],
+                denied: false,
+                instance_credentials: false,
+            };
+            store
+                .observe(
+                    &features,
+                    start + chrono::Duration::seconds(number),
+                    &config,
+                )
+                .await
+                .unwrap();
+        }
+        assert!(store.values_kept("p", Kind::Asset) <= 10);
+        let recent = Features {
+            event_id: "again".into(),
+            principal: "p".into(),
+            account: None,
+            values: vec![(Kind::Asset, "arn:aws:s3:::bucket-24".into())],
+            denied: false,
+            instance_credentials: false,
+        };
+        let observation = store
+            .observe(&recent, start + chrono::Duration::seconds(30), &config)
+            .await
+            .unwrap();
+        assert!(
+            observation.new_values.is_empty(),
+            "the most recent values are kept"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+}
+
+fn features(denied: bool, instance: bool) -> Features {
+    Features {
+        event_id: "e".into(),
+        principal: "arn:aws:iam::111122223333:role/deploy".into(),
+        account: Some("111122223333".into()),
+        values: vec![],
+        denied,
+        instance_credentials: instance,
+    }
+}
+
+/// A principal with two weeks and plenty of history.
+fn known() -> Observation {
+    Observation {
+        first_seen: Some(at(1, 0)),
+        events_before: 500,
+        account_first_seen: Some(at(1, 0)),
+        hour_count: 1,
+        typical_hour: Some(10.0),
+        ..Observation::default()
+    }
+}
+
+fn ids(detections: &[Detection]) -> Vec<&str> {
+    detections
+        .iter()
+        .map(|detection| detection.id.as_str())
+        .collect()
+}
+
+#[test]
+fn first_seen_values_are_reported_with_their_history() {
+    let observation = Observation {
+        new_values: vec![
+            (Kind::Api, "iam:CreateAccessKey".into()),
+            (Kind::Network, "198.51.100.0/24".into()),
+            (Kind::Region, "ap-southeast-3".into()),
+            (Kind::UserAgent, "pacu".into()),
+            (Kind::Asset, "arn:aws:iam::111122223333:user/admin".into()),
+        ],
+        ..known()
+    };
+    let detections = assess(
+        &features(false, false),
+        &observation,
+        at(15, 0),
+        &BaselineConfig::default(),
+    );
+    assert_eq!(
+        ids(&detections),
+        vec![
+            "TW-BASE-API",
+            "TW-BASE-NETWORK",
+            "TW-BASE-REGION",
+            "TW-BASE-USERAGENT",
+            "TW-BASE-ASSET"
+        ]
+    );
+    assert_eq!(
+        detections[0].reason,
+        "first call of iam:CreateAccessKey by arn:aws:iam::111122223333:role/deploy in 14 days of history"
+    );
+    assert_eq!(detections[2].severity, Severity::Medium);
+}
+
+#[test]
+fn nothing_first_seen_is_reported_while_learning() {
+    let new_api = vec![(Kind::Api, "iam:CreateAccessKey".to_string())];
+    let young = Observation {
+        first_seen: Some(at(12, 0)),
+        new_values: new_api.clone(),
+        ..known()
+    };
+    assert!(
+        assess(
+            &features(false, false),
+            &young,
+            at(15, 0),
+            &BaselineConfig::default()
+        )
+        .is_empty()
+    );
+    let quiet = Observation {
+        events_before: 5,
+        new_values: new_api,
+        ..known()
+    };
+    assert!(
+        assess(
+            &features(false, false),
+            &quiet,
+            at(15, 0),
+            &BaselineConfig::default()
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_new_principal_is_reported_once_the_account_has_learned() {
+    let brand_new = Observation {
+        first_seen: None,
+        events_before: 0,
+        ..known()
+    };
+    let detections = assess(
+        &features(false, false),
+        &brand_new,
+        at(15, 0),
+        &BaselineConfig::default(),
+    );
+    assert_eq!(ids(&detections), vec!["TW-BASE-PRINCIPAL"]);
+    assert!(
+        detections[0]
+            .reason
+            .contains("14 days after the account's first event")
+    );
+    let early = Observation {
+        account_first_seen: Some(at(14, 0)),
+        ..brand_new
+    };
+    assert!(
+        assess(
+            &features(false, false),
+            &early,
+            at(15, 0),
+            &BaselineConfig::default()
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn instance_credentials_from_a_new_network_are_high() {
+    let observation = Observation {
+        new_values: vec![(Kind::Network, "198.51.100.0/24".into())],
+        ..known()
+    };
+    let detections = assess(
+        &features(false, true),
+        &observation,
+        at(15, 0),
+        &BaselineConfig::default(),
+    );
+    assert_eq!(ids(&detections), vec!["TW-BASE-INSTANCECREDS"]);
+    assert_eq!(detections[0].severity, Severity::High);
+}
+
+#[test]
+fn a_volume_spike_is_reported_once_an_hour() {
+    let config = BaselineConfig::default();
+    let spike = |hour_count| Observation {
+        hour_count,
+        typical_hour: Some(30.0),
+        ..known()
+    };
+    // 5 × 30 = 150 is over the 100-call floor: the 151st call crosses it.
+    assert!(assess(&features(false, false), &spike(150), at(15, 0), &config).is_empty());
+    let detections = assess(&features(false, false), &spike(151), at(15, 0), &config);
+    assert_eq!(ids(&detections), vec!["TW-BASE-VOLUME"]);
+    assert_eq!(
+        detections[0].reason,
+        "151 calls by arn:aws:iam::111122223333:role/deploy this hour, over 5× its typical 30"
+    );
+    assert!(assess(&features(false, false), &spike(152), at(15, 0), &config).is_empty());
+    // A quiet principal needs the floor of 100 calls, not 5 × 2.
+    let quiet = Observation {
+        hour_count: 11,
+        typical_hour: Some(2.0),
+        ..known()
+    };
+    assert!(assess(&features(false, false), &quiet, at(15, 0), &config).is_empty());
+}
+
+#[test]
+fn an_access_denied_burst_is_reported_at_its_threshold_even_while_learning() {
+    let config = BaselineConfig::default();
+    let burst = |count| Observation {
+        denied_in_window: count,
+        first_seen: None,
+        account_first_seen: None,
+        ..known()
+    };
+    assert!(assess(&features(true, false), &burst(9), at(15, 0), &config).is_empty());
+    let detections = assess(&features(true, false), &burst(10), at(15, 0), &config);
+    assert_eq!(ids(&detections), vec!["TW-BASE-DENIED"]);
+    assert!(detections[0].reason.starts_with("10 access-denied errors"));
+    assert!(detections[0].reason.ends_with("within 5 minutes"));
+    assert!(assess(&features(true, false), &burst(11), at(15, 0), &config).is_empty());
+}
+
+#[test]
+fn learning_ends_with_enough_days_and_events() {
+    let config = BaselineConfig {
+        learning_period: Duration::days(3),
+        learning_min_events: 10,
+        ..BaselineConfig::default()
+    };
+    let observation = Observation {
+        first_seen: Some(at(10, 0)),
+        events_before: 10,
+        ..Observation::default()
+    };
+    assert!(observation.learning(at(12, 23), &config));
+    assert!(!observation.learning(at(13, 0), &config));
+}

@@ -1,0 +1,247 @@
+//! The contract every [`ProfileStore`] keeps, run against the in-memory store here and
+//! against DynamoDB by the end-to-end tests. Each check takes two instances that share their
+//! state, as two warm detectors share a table (for the in-memory store, the same one twice),
+//! and uses its own principals, so checks need no fresh store.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::baseline::{BaselineConfig, Features, Kind};
+use crate::ports::ProfileStore;
+
+fn features(principal: &str, event_id: &str, values: &[(Kind, &str)]) -> Features {
+    Features {
+        event_id: event_id.to_string(),
+        principal: principal.to_string(),
+        account: Some(format!("acct-{principal}")),
+        values: values
+            .iter()
+            .map(|(kind, value)| (*kind, value.to_string()))
+            .collect(),
+        denied: false,
+        instance_credentials: false,
+    }
+}
+
+fn at(hour: i64, minute: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap()
+        + Duration::hours(hour)
+        + Duration::minutes(minute)
+}
+
+fn new_values(observation: &crate::baseline::Observation) -> Vec<(Kind, &str)> {
+    observation
+        .new_values
+        .iter()
+        .map(|(kind, value)| (*kind, value.as_str()))
+        .collect()
+}
+
+/// Runs every check; `run` names the run so principals differ between runs on one table.
+pub async fn check_all<A: ProfileStore, B: ProfileStore>(first: &A, second: &B, run: &str) {
+    first_sightings_are_news_once(first, &format!("{run}-sightings")).await;
+    a_retried_event_sees_its_news_again(first, second, &format!("{run}-retry")).await;
+    racing_observers_report_a_new_value_once(first, second, &format!("{run}-race")).await;
+    state_persists_across_instances(first, second, &format!("{run}-persist")).await;
+    hours_are_counted_and_typical_hours_computed(first, &format!("{run}-hours")).await;
+    denied_calls_are_counted_in_their_window(first, &format!("{run}-denied")).await;
+}
+
+pub async fn first_sightings_are_news_once<S: ProfileStore>(store: &S, principal: &str) {
+    let config = BaselineConfig::default();
+    let first = store
+        .observe(
+            &features(
+                principal,
+                "e1",
+                &[(Kind::Api, "s3:ListBuckets"), (Kind::Region, "us-east-1")],
+            ),
+            at(0, 0),
+            &config,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.first_seen, None, "a principal never seen");
+    assert_eq!(first.events_before, 0);
+    assert_eq!(
+        new_values(&first),
+        vec![(Kind::Api, "s3:ListBuckets"), (Kind::Region, "us-east-1")]
+    );
+    assert_eq!(first.account_first_seen, None, "the account's first event");
+
+    let second = store
+        .observe(
+            &features(
+                principal,
+                "e2",
+                &[(Kind::Api, "s3:ListBuckets"), (Kind::Region, "eu-west-1")],
+            ),
+            at(0, 5),
+            &config,
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.first_seen, Some(at(0, 0)));
+    assert_eq!(second.events_before, 1);
+    assert_eq!(
+        new_values(&second),
+        vec![(Kind::Region, "eu-west-1")],
+        "only the value never seen"
+    );
+    assert_eq!(second.account_first_seen, Some(at(0, 0)));
+}
+
+pub async fn a_retried_event_sees_its_news_again<A: ProfileStore, B: ProfileStore>(
+    first: &A,
+    second: &B,
+    principal: &str,
+) {
+    let config = BaselineConfig::default();
+    let event = features(principal, "e1", &[(Kind::Network, "198.51.100.0/24")]);
+    let original = first.observe(&event, at(0, 0), &config).await.unwrap();
+    first.flush().await.unwrap();
+    // The message failed later and came back: to the same detector, and to another.
+    let same = first.observe(&event, at(0, 0), &config).await.unwrap();
+    let other = second.observe(&event, at(0, 0), &config).await.unwrap();
+    for observation in [&original, &same, &other] {
+        assert_eq!(
+            new_values(observation),
+            vec![(Kind::Network, "198.51.100.0/24")]
+        );
+        assert_eq!(
+            observation.first_seen, None,
+            "still the principal's first event"
+        );
+    }
+    let later = second
+        .observe(
+            &features(principal, "e2", &[(Kind::Network, "198.51.100.0/24")]),
+            at(0, 1),
+            &config,
+        )
+        .await
+        .unwrap();
+    assert!(later.new_values.is_empty(), "another event is not news");
+}
+
+pub async fn racing_observers_report_a_new_value_once<A: ProfileStore, B: ProfileStore>(
+    first: &A,
+    second: &B,
+    principal: &str,
+) {
+    let config = BaselineConfig::default();
+    for round in 0..5 {
+        let value = format!("iam:CreateAccessKey-{round}");
+        let one = features(principal, &format!("a{round}"), &[(Kind::Api, &value)]);
+        let two = features(principal, &format!("b{round}"), &[(Kind::Api, &value)]);
+        let (left, right) = tokio::join!(
+            first.observe(&one, at(1, round), &config),
+            second.observe(&two, at(1, round), &config)
+        );
+        let reported = [left.unwrap(), right.unwrap()]
+            .iter()
+            .filter(|observation| !observation.new_values.is_empty())
+            .count();
+        assert_eq!(
+            reported, 1,
+            "round {round}: the new value is reported exactly once"
+        );
+    }
+}
+
+pub async fn state_persists_across_instances<A: ProfileStore, B: ProfileStore>(
+    first: &A,
+    second: &B,
+    principal: &str,
+) {
+    let config = BaselineConfig::default();
+    for minute in 0..3 {
+        first
+            .observe(
+                &features(
+                    principal,
+                    &format!("e{minute}"),
+                    &[(Kind::UserAgent, "aws-cli")],
+                ),
+                at(2, minute),
+                &config,
+            )
+            .await
+            .unwrap();
+    }
+    first.flush().await.unwrap();
+    let seen_elsewhere = second
+        .observe(
+            &features(
+                principal,
+                "e9",
+                &[(Kind::UserAgent, "aws-cli"), (Kind::UserAgent, "boto3")],
+            ),
+            at(3, 0),
+            &config,
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen_elsewhere.first_seen, Some(at(2, 0)));
+    assert_eq!(
+        seen_elsewhere.events_before, 3,
+        "counts written by the other instance"
+    );
+    assert_eq!(
+        new_values(&seen_elsewhere),
+        vec![(Kind::UserAgent, "boto3")]
+    );
+    assert_eq!(
+        seen_elsewhere.typical_hour,
+        Some(3.0),
+        "hour counts written by the other instance"
+    );
+}
+
+pub async fn hours_are_counted_and_typical_hours_computed<S: ProfileStore>(
+    store: &S,
+    principal: &str,
+) {
+    let config = BaselineConfig::default();
+    let mut last = None;
+    for (hour, calls) in [(0, 2), (1, 4)] {
+        for call in 0..calls {
+            last = Some(
+                store
+                    .observe(
+                        &features(principal, &format!("h{hour}-{call}"), &[]),
+                        at(hour, call),
+                        &config,
+                    )
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    let last = last.unwrap();
+    assert_eq!(last.hour_count, 4);
+    assert_eq!(last.typical_hour, Some(2.0), "the earlier hour's calls");
+    let next = store
+        .observe(&features(principal, "h2", &[]), at(2, 0), &config)
+        .await
+        .unwrap();
+    assert_eq!(next.hour_count, 1);
+    assert_eq!(next.typical_hour, Some(3.0));
+}
+
+pub async fn denied_calls_are_counted_in_their_window<S: ProfileStore>(store: &S, principal: &str) {
+    let config = BaselineConfig::default();
+    let denied = |event: &str| Features {
+        denied: true,
+        ..features(principal, event, &[])
+    };
+    let mut counts = Vec::new();
+    for (number, minute) in [0, 1, 2, 9].into_iter().enumerate() {
+        let observation = store
+            .observe(&denied(&format!("d{number}")), at(4, minute), &config)
+            .await
+            .unwrap();
+        counts.push(observation.denied_in_window);
+    }
+    // Five minutes after 0:02, the first three have left the window.
+    assert_eq!(counts, vec![1, 2, 3, 1]);
+}
