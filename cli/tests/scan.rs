@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const DELIVERY: &str = include_str!("../../events/cloudtrail-delivery.json");
 const EVENTBRIDGE: &str = include_str!("../../events/eventbridge-cloudtrail.json");
@@ -179,4 +179,99 @@ fn nothing_readable_is_a_failure() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("nothing could be read"));
     assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn min_severity_hides_lesser_anomalies_and_fail_on_sets_the_exit_code() {
+    let critical_only = scan(&[
+        "--format",
+        "jsonl",
+        "--min-severity",
+        "critical",
+        "../events/cloudtrail-delivery.json",
+    ]);
+    assert!(critical_only.status.success());
+    let shown = jsonl(&critical_only);
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0]["severity"], "critical");
+
+    let failing = scan(&["--fail-on", "high", "../events/cloudtrail-delivery.json"]);
+    assert_eq!(failing.status.code(), Some(1));
+    assert!(
+        !stdout(&failing).is_empty(),
+        "the report is printed all the same"
+    );
+    let passing = scan(&[
+        "--fail-on",
+        "critical",
+        "../events/eventbridge-cloudtrail.json",
+    ]);
+    assert_eq!(passing.status.code(), Some(0));
+}
+
+#[test]
+fn a_bad_setting_is_named() {
+    let output = scan(&[
+        "--learning-days",
+        "a week",
+        "../events/cloudtrail-delivery.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--learning-days must be a whole number, found \"a week\""));
+    let output = scan(&[
+        "--min-severity",
+        "severe",
+        "../events/cloudtrail-delivery.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("severe"));
+}
+
+#[test]
+fn baselines_learn_across_files_and_settings_change_what_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Value = serde_json::from_str(DELIVERY).unwrap();
+    let base = records["Records"][0].clone();
+    // Three days of one role describing instances, then a first call from a new network.
+    let mut history = Vec::new();
+    for hour in 0..30 {
+        let mut record = base.clone();
+        record["eventID"] = format!("h{hour}").into();
+        let time = chrono_time(hour * 3);
+        record["eventTime"] = time.into();
+        history.push(record);
+    }
+    let mut odd = base.clone();
+    odd["eventID"] = "new-network".into();
+    odd["eventTime"] = chrono_time(95).into();
+    odd["sourceIPAddress"] = "198.51.100.77".into();
+    write(
+        dir.path(),
+        "history.json",
+        json!({"Records": history}).to_string().as_bytes(),
+    );
+    write(
+        dir.path(),
+        "later.json",
+        json!({"Records": [odd]}).to_string().as_bytes(),
+    );
+    let path = dir.path().to_str().unwrap();
+
+    // By default three days are still learning: nothing to report.
+    assert!(jsonl(&scan(&["--format", "jsonl", path])).is_empty());
+    let tuned = jsonl(&scan(&["--format", "jsonl", "--learning-days", "2", path]));
+    assert_eq!(tuned.len(), 1, "{tuned:?}");
+    assert_eq!(tuned[0]["event_id"], "new-network");
+    assert_eq!(tuned[0]["detections"][0]["id"], "TW-BASE-NETWORK");
+    assert!(
+        tuned[0]["detections"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("from 198.51.100.0/24 in 3 days of history")
+    );
+}
+
+/// 2026-11-02T00:00:00Z plus some hours, as CloudTrail writes times.
+fn chrono_time(hours: u32) -> String {
+    format!("2026-11-{:02}T{:02}:00:00Z", 2 + hours / 24, hours % 24)
 }

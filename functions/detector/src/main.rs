@@ -6,7 +6,9 @@ use lambda_runtime::{Error, run, service_fn};
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
+use trailwatch_shared::baseline::BaselineConfig;
 use trailwatch_shared::detect::Stores;
+use trailwatch_shared::rules::CATALOG;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -20,7 +22,7 @@ async fn main() -> Result<(), Error> {
     // Built once: the profile store's cache lives as long as this warm instance.
     let anomalies = DynamoDbAnomalyStore::new(client.clone(), anomalies_table);
     let profiles = DynamoDbProfileStore::new(client, profiles_table);
-    let engine = Engine::default();
+    let engine = Engine::new(CATALOG, BaselineConfig::from_env()?);
     run(service_fn(|event| {
         let stores = Stores {
             anomalies: &anomalies,

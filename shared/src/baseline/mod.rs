@@ -53,6 +53,113 @@ impl Default for BaselineConfig {
     }
 }
 
+/// The settings a user may change, by the names the CLI's flags and the detector's
+/// `TRAILWATCH_*` environment variables use.
+pub const SETTINGS: [(&str, &str); 8] = [
+    (
+        "learning_days",
+        "days of history before a principal's first-seen values are reported",
+    ),
+    (
+        "learning_min_events",
+        "events a principal needs before its first-seen values are reported",
+    ),
+    (
+        "account_learning_days",
+        "days after the account's first event before new principals are reported",
+    ),
+    (
+        "volume_min_calls",
+        "calls in an hour below which no hour is a spike",
+    ),
+    (
+        "volume_factor",
+        "how many times its typical hour an hour must be to be a spike",
+    ),
+    (
+        "denied_burst",
+        "access-denied errors within the window that make a burst",
+    ),
+    (
+        "denied_window_minutes",
+        "the window of an access-denied burst",
+    ),
+    (
+        "state_ttl_days",
+        "days after they were last seen that remembered values expire",
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} must be {expected}, found {value:?}")]
+pub struct SettingError {
+    pub name: String,
+    pub expected: &'static str,
+    pub value: String,
+}
+
+impl BaselineConfig {
+    /// The defaults with each setting `lookup` knows replaced; `lookup` is given the names
+    /// in [`SETTINGS`] and `name_of` says how to name one in an error.
+    pub fn with_settings(
+        lookup: impl Fn(&str) -> Option<String>,
+        name_of: impl Fn(&str) -> String,
+    ) -> Result<Self, SettingError> {
+        let mut config = Self::default();
+        let whole = |key: &str| -> Result<Option<u64>, SettingError> {
+            lookup(key)
+                .map(|value| {
+                    value.trim().parse::<u64>().map_err(|_| SettingError {
+                        name: name_of(key),
+                        expected: "a whole number",
+                        value,
+                    })
+                })
+                .transpose()
+        };
+        if let Some(days) = whole("learning_days")? {
+            config.learning_period = Duration::days(days as i64);
+        }
+        if let Some(events) = whole("learning_min_events")? {
+            config.learning_min_events = events;
+        }
+        if let Some(days) = whole("account_learning_days")? {
+            config.account_learning_period = Duration::days(days as i64);
+        }
+        if let Some(calls) = whole("volume_min_calls")? {
+            config.volume_min_calls = calls;
+        }
+        if let Some(value) = lookup("volume_factor") {
+            config.volume_factor = value
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|factor| *factor >= 1.0 && factor.is_finite())
+                .ok_or_else(|| SettingError {
+                    name: name_of("volume_factor"),
+                    expected: "a number of at least 1",
+                    value,
+                })?;
+        }
+        if let Some(burst) = whole("denied_burst")? {
+            config.denied_burst = burst.max(1) as u32;
+        }
+        if let Some(minutes) = whole("denied_window_minutes")? {
+            config.denied_window = Duration::minutes(minutes as i64);
+        }
+        if let Some(days) = whole("state_ttl_days")? {
+            config.state_ttl = Duration::days(days.max(1) as i64);
+        }
+        Ok(config)
+    }
+
+    /// The defaults with `TRAILWATCH_<SETTING>` environment variables applied.
+    pub fn from_env() -> Result<Self, SettingError> {
+        let variable = |key: &str| format!("TRAILWATCH_{}", key.to_ascii_uppercase());
+        Self::with_settings(|key| std::env::var(variable(key)).ok(), variable)
+    }
+}
+
 /// What a profile store knew before an event, and what recording it changed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observation {
@@ -88,4 +195,44 @@ impl Observation {
 /// The hour an instant falls in, as hours since the epoch.
 pub fn hour_of(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_override_the_defaults_and_bad_values_are_named() {
+        let config = BaselineConfig::with_settings(
+            |key| match key {
+                "learning_days" => Some("3".into()),
+                "volume_factor" => Some("2.5".into()),
+                _ => None,
+            },
+            str::to_string,
+        )
+        .unwrap();
+        assert_eq!(config.learning_period, Duration::days(3));
+        assert_eq!(config.volume_factor, 2.5);
+        assert_eq!(
+            config.learning_min_events,
+            BaselineConfig::default().learning_min_events
+        );
+
+        let error = BaselineConfig::with_settings(
+            |key| (key == "denied_burst").then(|| "ten".to_string()),
+            |key| format!("TRAILWATCH_{}", key.to_ascii_uppercase()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TRAILWATCH_DENIED_BURST must be a whole number, found \"ten\""
+        );
+        let error = BaselineConfig::with_settings(
+            |key| (key == "volume_factor").then(|| "0.5".to_string()),
+            str::to_string,
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("at least 1"));
+    }
 }
