@@ -4,6 +4,7 @@
 
 pub mod harness;
 pub mod resources;
+pub mod simulation;
 pub mod template;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

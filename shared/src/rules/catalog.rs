@@ -518,8 +518,8 @@ pub static CATALOG: &[Rule] = &[
     },
     Rule {
         id: "TW-SECRETS-001",
-        title: "Secret value read",
-        description: "A Secrets Manager secret was read. Normal for applications; worth a look from people.",
+        title: "Secret value read by a person",
+        description: "A person (an IAM user, root, or an Identity Center role) read a Secrets Manager secret; applications do so all day and are not reported.",
         severity: Low,
         tactic: CREDENTIAL_ACCESS,
         technique: "T1555.006",
@@ -527,7 +527,10 @@ pub static CATALOG: &[Rule] = &[
             "secretsmanager:GetSecretValue",
             "secretsmanager:BatchGetSecretValue",
         ],
-        when: Always,
+        when: Any(&[
+            Field("/userIdentity/type", OneOf(&["IAMUser", "Root"])),
+            Field("/userIdentity/arn", ContainsAny(&["/AWSReservedSSO_"])),
+        ]),
         reason: "{principal} read secret {/requestParameters/secretId}{outcome}",
     },
     Rule {
@@ -566,7 +569,7 @@ pub static CATALOG: &[Rule] = &[
         technique: "T1537",
         calls: &["ec2:ModifySnapshotAttribute", "ec2:ModifyImageAttribute"],
         when: Check(shares_ec2_resource),
-        reason: "{principal} shared {/requestParameters/snapshotId}{/requestParameters/imageId} outside the account{outcome}",
+        reason: "{principal} shared {/requestParameters/snapshotId|/requestParameters/imageId} outside the account{outcome}",
     },
     Rule {
         id: "TW-RDS-001",

@@ -31,7 +31,7 @@ pub struct Rule {
     pub when: When,
     /// The reason shown when the rule fires. `{principal}`, `{action}`, `{source_ip}`,
     /// `{region}` and `{outcome}` (" (denied: …)" for a failed call) are filled in, and so is
-    /// `{/json/pointer}` from the CloudTrail record.
+    /// `{/json/pointer}` from the CloudTrail record (`{/a|/b}`: the first present).
     #[serde(skip)]
     pub reason: &'static str,
 }
@@ -163,18 +163,27 @@ fn render(template: &str, event: &Event) -> String {
                     out.push_str(&format!(" (denied: {code})"));
                 }
             }
-            // A field the record lacks (denied calls often carry no parameters) falls back
-            // to the event's first asset, which seed events name.
-            pointer if pointer.starts_with('/') => match event.record().pointer(pointer) {
-                Some(Value::String(text)) => out.push_str(text),
-                Some(Value::Null) | None => out.push_str(
+            // `{/a|/b}` is the first of several fields present. A field the record lacks
+            // (denied calls often carry no parameters) falls back to the event's first
+            // asset, which seed events name.
+            pointers if pointers.starts_with('/') => {
+                let found = pointers.split('|').find_map(|pointer| {
                     event
-                        .assets
-                        .first()
-                        .map_or("(not recorded)", String::as_str),
-                ),
-                Some(other) => out.push_str(&other.to_string()),
-            },
+                        .record()
+                        .pointer(pointer)
+                        .filter(|value| !value.is_null())
+                });
+                match found {
+                    Some(Value::String(text)) => out.push_str(text),
+                    Some(other) => out.push_str(&other.to_string()),
+                    None => out.push_str(
+                        event
+                            .assets
+                            .first()
+                            .map_or("(not recorded)", String::as_str),
+                    ),
+                }
+            }
             other => {
                 out.push('{');
                 out.push_str(other);
