@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 REGION = os.environ.get("AWS_REGION", "us-east-1")
 BINARIES = {"IngestFunction": "ingest", "DetectorFunction": "detector"}
+SIGMA_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "sigma-aws-cloudtrail"))
 results = []
 
 
@@ -65,6 +66,11 @@ def deployable(template, bucket):
     # Host binaries: LocalStack runs them as they are.
     template["Globals"]["Function"]["Architectures"] = ["x86_64" if os.uname().machine == "x86_64" else "arm64"]
     template["Resources"]["IngestFunction"]["Properties"]["FunctionUrlConfig"] = {"AuthType": "NONE"}
+    # LocalStack runs functions without layers; its processes see the host's files, so the
+    # detector reads the reference Sigma rules where they lie, as it would under /opt.
+    detector = template["Resources"]["DetectorFunction"]["Properties"]
+    detector.pop("Layers", None)
+    detector["Environment"]["Variables"]["TRAILWATCH_SIGMA_DIR"] = SIGMA_DIR
     template["Outputs"]["IngestFunctionUrl"] = {"Value": {"Fn::GetAtt": ["IngestFunctionUrl", "FunctionUrl"]}}
     return template
 
@@ -151,7 +157,11 @@ def delivery_file_through_the_stack(state):
     assert root_login["role_id"]["S"] == "arn:aws:iam::111122223333:root", root_login
     stop = poll(lambda: anomaly(state, "5b0c1e0a-1111-4e6f-8a9b-000000000005"), 60, "StopLogging anomaly")
     assert stop["event_type"]["S"] == "cloudtrail:StopLogging", stop
-    assert anomaly(state, "5b0c1e0a-1111-4e6f-8a9b-000000000001") is None, "a benign call made an anomaly"
+    # A benign call fires no built-in rule (SigmaHQ's "AWS STS AssumeRole Misuse" flags every
+    # assumed-role session at low, so Sigma detections are allowed).
+    benign = anomaly(state, "5b0c1e0a-1111-4e6f-8a9b-000000000001")
+    ids = [detection["M"]["id"]["S"] for detection in benign["detections"]["L"]] if benign else []
+    assert all(id.startswith("SIGMA-") for id in ids), ids
 
 
 def invalid_input_is_a_400(state):
@@ -175,6 +185,8 @@ def cloudtrail_events_from_eventbridge(state):
     assert answer["FailedEntryCount"] == 0, answer
     item = poll(lambda: anomaly(state, ours["eventID"]), 60, "anomaly from the EventBridge event")
     assert item["event_type"]["S"] == "cloudtrail:DeleteTrail", item
+    ids = [detection["M"]["id"]["S"] for detection in item["detections"]["L"]]
+    assert "TW-CLOUDTRAIL-002" in ids and "SIGMA-4db60cc0-36fb-42b7-9b58-a5b53019fb74" in ids, ids
     assert anomaly(state, foreign["eventID"]) is None, "the rule passed an event from a custom source"
 
 
@@ -205,7 +217,7 @@ def main():
         if "out" in state:
             check("function URL -> ingest -> queue -> detector -> anomalies", delivery_file_through_the_stack, state)
             check("function URL -> ingest: invalid event is a 400", invalid_input_is_a_400, state)
-            check("EventBridge: aws.* CloudTrail event -> rule -> queue -> detector; custom source ignored",
+            check("EventBridge: aws.* CloudTrail event -> rule -> queue -> detector (with Sigma rules); custom source ignored",
                   cloudtrail_events_from_eventbridge, state)
             check("poison message: neighbour processed, poison held for retry", poison_message_held_back, state)
     finally:

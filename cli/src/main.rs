@@ -12,6 +12,7 @@ use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::baseline::{BaselineConfig, SettingError};
 use trailwatch_shared::ports::StoreError;
 use trailwatch_shared::rules::CATALOG;
+use trailwatch_shared::sigma::SigmaRules;
 use trailwatch_shared::{Anomaly, Engine, Event, Severity};
 
 /// Exit code when `--fail-on` is met.
@@ -38,7 +39,7 @@ enum Command {
     /// files, arrays or single CloudTrail records, EventBridge CloudTrail events, or
     /// trailwatch events. Events are evaluated in event-time order across all files, and
     /// each principal's baseline learns as the scan goes.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the built-in detection rules.
     Rules {
         #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
@@ -58,6 +59,9 @@ struct ScanArgs {
     /// incident scripts).
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<Severity>,
+    /// Also evaluate the Sigma rules for CloudTrail in this directory.
+    #[arg(long, value_name = "DIR")]
+    sigma: Option<PathBuf>,
     #[command(flatten)]
     tuning: Tuning,
     /// Files or directories to scan (directories are walked for .json, .jsonl, .ndjson
@@ -156,6 +160,30 @@ fn scan(args: &ScanArgs) -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
+    let mut engine = Engine::new(CATALOG, config);
+    if let Some(dir) = &args.sigma {
+        match SigmaRules::load_dir(dir) {
+            Ok(loaded) => {
+                for unsupported in &loaded.unsupported {
+                    eprintln!(
+                        "trailwatch: Sigma rule {} not loaded: {}",
+                        unsupported.file.display(),
+                        unsupported.reason
+                    );
+                }
+                eprintln!(
+                    "trailwatch: {} Sigma rules loaded from {}",
+                    loaded.rules.len(),
+                    dir.display()
+                );
+                engine = engine.with_sigma(loaded.rules);
+            }
+            Err(error) => {
+                eprintln!("trailwatch: {error}");
+                return ExitCode::from(USAGE);
+            }
+        }
+    }
     let loaded = sources::load(&args.paths, &mut std::io::stderr());
     if loaded.files_read == 0 {
         eprintln!("trailwatch: nothing could be read");
@@ -164,7 +192,6 @@ fn scan(args: &ScanArgs) -> ExitCode {
     let mut events = loaded.events;
     // Baselines only make sense in the order things happened.
     events.sort_by_key(|event| event.event_time);
-    let engine = Engine::new(CATALOG, config);
     let anomalies = match block_on(evaluate_in_order(&engine, &events)) {
         Ok(anomalies) => anomalies,
         // The in-memory store cannot fail; if it did, say so rather than print half a scan.

@@ -275,3 +275,53 @@ fn baselines_learn_across_files_and_settings_change_what_is_reported() {
 fn chrono_time(hours: u32) -> String {
     format!("2026-11-{:02}T{:02}:00:00Z", 2 + hours / 24, hours % 24)
 }
+
+#[test]
+fn sigma_rules_are_evaluated_with_their_attribution() {
+    let output = scan(&[
+        "--format",
+        "jsonl",
+        "--sigma",
+        "../../shared/data/sigma-aws-cloudtrail",
+        "../events/cloudtrail-delivery.json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("57 Sigma rules loaded"),
+        "{}",
+        stderr(&output)
+    );
+    let anomalies = jsonl(&output);
+    let stop = anomalies
+        .iter()
+        .find(|a| a["action"] == "cloudtrail:StopLogging")
+        .unwrap();
+    let sigma = stop["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "SIGMA-4db60cc0-36fb-42b7-9b58-a5b53019fb74")
+        .expect("the Sigma rule fired");
+    assert_eq!(sigma["title"], "AWS CloudTrail Important Change");
+    assert!(
+        sigma["attribution"]
+            .as_str()
+            .unwrap()
+            .contains("Detection Rule License 1.1")
+    );
+    assert!(
+        sigma["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|tag| tag == "attack.t1685.002")
+    );
+
+    let missing = scan(&[
+        "--sigma",
+        "/nonexistent/rules",
+        "../events/cloudtrail-delivery.json",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("cannot read the Sigma rules in /nonexistent/rules"));
+}

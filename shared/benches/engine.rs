@@ -7,6 +7,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::input::parse_event;
+use trailwatch_shared::sigma::SigmaRules;
 use trailwatch_shared::{Engine, input};
 
 /// Every record of the reference data, serialised one per message as the queue holds them,
@@ -86,6 +87,30 @@ fn engine_throughput(c: &mut Criterion) {
                         anomalies += usize::from(
                             engine
                                 .evaluate(&event, &profiles, now)
+                                .await
+                                .unwrap()
+                                .is_some(),
+                        );
+                    }
+                }
+                anomalies
+            })
+        })
+    });
+    let sigma_dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/sigma-aws-cloudtrail");
+    let with_sigma = Engine::default().with_sigma(SigmaRules::load_dir(&sigma_dir).unwrap().rules);
+    let sigma_profiles = MemoryProfileStore::default();
+    group.bench_function("parse + rules + baselines + 57 Sigma rules", |bench| {
+        bench.iter(|| {
+            runtime.block_on(async {
+                let mut anomalies = 0;
+                for message in &messages {
+                    for parsed in input::parse_body(message.as_bytes()).unwrap() {
+                        let event = parsed.outcome.unwrap();
+                        anomalies += usize::from(
+                            with_sigma
+                                .evaluate(&event, &sigma_profiles, now)
                                 .await
                                 .unwrap()
                                 .is_some(),

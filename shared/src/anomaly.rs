@@ -76,6 +76,12 @@ pub struct Detection {
     /// MITRE ATT&CK technique id, e.g. "T1562.008".
     pub technique: String,
     pub reason: String,
+    /// A Sigma rule's tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Whose rule this is and under which licence, where it is not trailwatch's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +129,8 @@ mod tests {
             tactic: "x".into(),
             technique: "T0".into(),
             reason: "r".into(),
+            tags: Vec::new(),
+            attribution: None,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::baseline::{self, BaselineConfig, Features};
 use crate::event::Event;
 use crate::ports::{ProfileStore, StoreError};
 use crate::rules::{CATALOG, Rule};
+use crate::sigma::SigmaRules;
 
 pub struct Engine {
     rules: &'static [Rule],
@@ -19,6 +20,7 @@ pub struct Engine {
     /// Positions of the rules that look at every call.
     for_every_call: Vec<usize>,
     baseline: BaselineConfig,
+    sigma: SigmaRules,
 }
 
 impl Default for Engine {
@@ -46,7 +48,14 @@ impl Engine {
             by_event_name,
             for_every_call,
             baseline,
+            sigma: SigmaRules::default(),
         }
+    }
+
+    /// The engine with Sigma rules evaluated after the built-in ones.
+    pub fn with_sigma(mut self, sigma: SigmaRules) -> Self {
+        self.sigma = sigma;
+        self
     }
 
     pub fn baseline(&self) -> &BaselineConfig {
@@ -57,7 +66,8 @@ impl Engine {
         self.rules
     }
 
-    /// The detections the rules make of an event, in catalog order.
+    /// The detections the rules make of an event: the catalog's in catalog order, then
+    /// Sigma's.
     pub fn detect(&self, event: &Event) -> Vec<Detection> {
         let mut candidates: Vec<usize> = self
             .by_event_name
@@ -72,10 +82,12 @@ impl Engine {
             .unwrap_or_else(|| self.for_every_call.clone());
         candidates.sort_unstable();
         candidates.dedup();
-        candidates
+        let mut detections: Vec<Detection> = candidates
             .into_iter()
             .filter_map(|position| self.rules[position].evaluate(event))
-            .collect()
+            .collect();
+        detections.extend(self.sigma.detect(event));
+        detections
     }
 
     /// The anomaly this event makes, from the rules and the principal's baseline, which
@@ -136,18 +148,23 @@ fn anomaly_of(
 
 /// The highest severity among the detections, raised one level when independent detections
 /// corroborate it: a second one of medium or more, or three or more in all (a new network,
-/// a new client and a new API together are stolen credentials more often than not).
+/// a new client and a new API together are stolen credentials more often than not). Sigma
+/// rules often restate a built-in rule about the same call, so they raise nothing.
 pub fn severity_of(detections: &[Detection]) -> Option<Severity> {
-    let mut severities: Vec<Severity> = detections
+    let highest = detections
         .iter()
         .map(|detection| detection.severity)
+        .max()?;
+    let mut independent: Vec<Severity> = detections
+        .iter()
+        .filter(|detection| !detection.id.starts_with("SIGMA-"))
+        .map(|detection| detection.severity)
         .collect();
-    severities.sort_unstable_by(|a, b| b.cmp(a));
-    let highest = *severities.first()?;
-    let corroborated = severities
+    independent.sort_unstable_by(|a, b| b.cmp(a));
+    let corroborated = independent
         .get(1)
         .is_some_and(|second| *second >= Severity::Medium)
-        || severities.len() >= 3;
+        || independent.len() >= 3;
     Some(if corroborated {
         highest.raised()
     } else {

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod input;
 pub mod ports;
 pub mod rules;
+pub mod sigma;
 
 pub use anomaly::{Anomaly, Detection, Severity};
 pub use engine::Engine;

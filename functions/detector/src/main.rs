@@ -9,6 +9,7 @@ use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::baseline::BaselineConfig;
 use trailwatch_shared::detect::Stores;
 use trailwatch_shared::rules::CATALOG;
+use trailwatch_shared::sigma::SigmaRules;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,7 +23,16 @@ async fn main() -> Result<(), Error> {
     // Built once: the profile store's cache lives as long as this warm instance.
     let anomalies = DynamoDbAnomalyStore::new(client.clone(), anomalies_table);
     let profiles = DynamoDbProfileStore::new(client, profiles_table);
-    let engine = Engine::new(CATALOG, BaselineConfig::from_env()?);
+    let mut engine = Engine::new(CATALOG, BaselineConfig::from_env()?);
+    // Sigma rules packaged with the function (or on a mounted file system), if named.
+    if let Ok(dir) = std::env::var("TRAILWATCH_SIGMA_DIR") {
+        let loaded = SigmaRules::load_dir(std::path::Path::new(&dir))?;
+        for unsupported in &loaded.unsupported {
+            tracing::warn!(file = %unsupported.file.display(), reason = %unsupported.reason, "Sigma rule not loaded");
+        }
+        tracing::info!(rules = loaded.rules.len(), %dir, "Sigma rules loaded");
+        engine = engine.with_sigma(loaded.rules);
+    }
     run(service_fn(|event| {
         let stores = Stores {
             anomalies: &anomalies,

@@ -86,6 +86,8 @@ impl Signal {
             tactic: self.tactic.to_string(),
             technique: self.technique.to_string(),
             reason,
+            tags: Vec::new(),
+            attribution: None,
         }
     }
 }

@@ -112,6 +112,8 @@ fn severity_is_raised_only_by_corroboration() {
         tactic: "t".into(),
         technique: "T0".into(),
         reason: "r".into(),
+        tags: Vec::new(),
+        attribution: None,
     };
     use Severity::*;
     assert_eq!(severity_of(&[]), None);

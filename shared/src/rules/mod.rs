@@ -79,6 +79,8 @@ impl Rule {
             tactic: self.tactic.to_string(),
             technique: self.technique.to_string(),
             reason: render(self.reason, event),
+            tags: Vec::new(),
+            attribution: None,
         })
     }
 

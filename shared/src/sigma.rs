@@ -1,0 +1,188 @@
+//! Sigma rules for CloudTrail (`logsource: product: aws, service: cloudtrail`), loaded from a
+//! directory and evaluated by the `sigma-rust` crate. A hit is a detection that carries the
+//! rule's title, level, tags and id, and its author's attribution under the Detection Rule
+//! License.
+
+use std::path::{Path, PathBuf};
+
+use sigma_rust::Rule as SigmaRule;
+
+use crate::anomaly::{Detection, Severity};
+use crate::event::Event;
+
+/// The loaded rules.
+#[derive(Default)]
+pub struct SigmaRules {
+    rules: Vec<SigmaRule>,
+}
+
+/// A rule file that was not loaded, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    pub file: PathBuf,
+    pub reason: String,
+}
+
+/// What loading a directory came to.
+pub struct Loaded {
+    pub rules: SigmaRules,
+    pub unsupported: Vec<Unsupported>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the Sigma rules in {dir}: {error}")]
+pub struct LoadError {
+    pub dir: PathBuf,
+    pub error: std::io::Error,
+}
+
+impl SigmaRules {
+    /// Loads every `.yml`/`.yaml` file under `dir` (sorted, recursively). Files that are not
+    /// Sigma rules for CloudTrail, or that the evaluator cannot read, are listed as
+    /// unsupported with the reason.
+    pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
+        let mut files = Vec::new();
+        collect(dir, &mut files).map_err(|error| LoadError {
+            dir: dir.to_path_buf(),
+            error,
+        })?;
+        files.sort();
+        let mut rules = Vec::new();
+        let mut unsupported = Vec::new();
+        for file in files {
+            match load_file(&file) {
+                Ok(rule) => rules.push(rule),
+                Err(reason) => unsupported.push(Unsupported { file, reason }),
+            }
+        }
+        Ok(Loaded {
+            rules: SigmaRules { rules },
+            unsupported,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The detections the Sigma rules make of an event.
+    pub fn detect(&self, event: &Event) -> Vec<Detection> {
+        if self.rules.is_empty() {
+            return Vec::new();
+        }
+        // One conversion per event, shared by every rule.
+        let Ok(sigma_event) = sigma_rust::Event::try_from(event.record().clone()) else {
+            return Vec::new();
+        };
+        self.rules
+            .iter()
+            .filter(|rule| rule.is_match(&sigma_event))
+            .map(|rule| detection(rule, event))
+            .collect()
+    }
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, files)?;
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "yml" || extension == "yaml")
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn load_file(file: &Path) -> Result<SigmaRule, String> {
+    let text = std::fs::read_to_string(file).map_err(|error| format!("cannot read it: {error}"))?;
+    let rule = sigma_rust::rule_from_yaml(&text)
+        .map_err(|error| format!("not a Sigma rule the evaluator reads: {error}"))?;
+    let product = rule.logsource.product.as_deref();
+    let service = rule.logsource.service.as_deref();
+    if product != Some("aws") || service != Some("cloudtrail") {
+        return Err(format!(
+            "its logsource is product {}, service {}; only product aws, service cloudtrail is evaluated",
+            product.unwrap_or("(none)"),
+            service.unwrap_or("(none)")
+        ));
+    }
+    Ok(rule)
+}
+
+fn detection(rule: &SigmaRule, event: &Event) -> Detection {
+    let tags = rule.tags.clone().unwrap_or_default();
+    let id = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+    Detection {
+        id: format!("SIGMA-{id}"),
+        title: rule.title.clone(),
+        // sigma-rust does not export its Level type; its Debug name is the level.
+        severity: severity(rule.level.as_ref().map(|level| format!("{level:?}"))),
+        tactic: tactic(&tags),
+        technique: technique(&tags),
+        reason: format!(
+            "{} called {}: Sigma rule \"{}\" matched",
+            event.principal,
+            event.action(),
+            rule.title
+        ),
+        attribution: Some(format!(
+            "Sigma rule {id} by {}, SigmaHQ, Detection Rule License 1.1",
+            rule.author.as_deref().unwrap_or("unknown author")
+        )),
+        tags,
+    }
+}
+
+/// Sigma's levels, `informational` folded into low.
+fn severity(level: Option<String>) -> Severity {
+    match level.map(|level| level.to_ascii_lowercase()).as_deref() {
+        Some("critical") => Severity::Critical,
+        Some("high") => Severity::High,
+        Some("medium") => Severity::Medium,
+        _ => Severity::Low,
+    }
+}
+
+/// The ATT&CK tactic from tags like `attack.defense-evasion`, in title case.
+fn tactic(tags: &[String]) -> String {
+    tags.iter()
+        .filter_map(|tag| tag.strip_prefix("attack."))
+        .find(|name| !is_technique(name) && !name.starts_with('g') && !name.starts_with('s'))
+        .map(|name| {
+            name.split('-')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars
+                        .next()
+                        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "Unknown".to_string())
+}
+
+/// The ATT&CK technique from tags like `attack.t1562.008`.
+fn technique(tags: &[String]) -> String {
+    tags.iter()
+        .filter_map(|tag| tag.strip_prefix("attack."))
+        .find(|name| is_technique(name))
+        .map(|name| name.to_ascii_uppercase())
+        .unwrap_or_else(|| "T0000".to_string())
+}
+
+fn is_technique(name: &str) -> bool {
+    name.starts_with('t') && name[1..].starts_with(|c: char| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests;
