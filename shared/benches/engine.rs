@@ -54,6 +54,29 @@ fn messages() -> Vec<String> {
     messages
 }
 
+/// Parses every message and runs the whole engine over it; the number of anomalies.
+async fn evaluate_all(
+    engine: &Engine,
+    profiles: &MemoryProfileStore,
+    messages: &[String],
+) -> usize {
+    let now = chrono::Utc::now();
+    let mut anomalies = 0;
+    for message in messages {
+        for parsed in input::parse_body(message.as_bytes()).unwrap() {
+            let event = parsed.outcome.unwrap();
+            anomalies += usize::from(
+                engine
+                    .evaluate(&event, profiles, now)
+                    .await
+                    .unwrap()
+                    .is_some(),
+            );
+        }
+    }
+    anomalies
+}
+
 fn engine_throughput(c: &mut Criterion) {
     let messages = messages();
     let engine = Engine::default();
@@ -78,48 +101,14 @@ fn engine_throughput(c: &mut Criterion) {
         })
     });
     group.bench_function("parse + rules + baselines", |bench| {
-        bench.iter(|| {
-            runtime.block_on(async {
-                let mut anomalies = 0;
-                for message in &messages {
-                    for parsed in input::parse_body(message.as_bytes()).unwrap() {
-                        let event = parsed.outcome.unwrap();
-                        anomalies += usize::from(
-                            engine
-                                .evaluate(&event, &profiles, now)
-                                .await
-                                .unwrap()
-                                .is_some(),
-                        );
-                    }
-                }
-                anomalies
-            })
-        })
+        bench.iter(|| runtime.block_on(evaluate_all(&engine, &profiles, &messages)))
     });
     let sigma_dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/sigma-aws-cloudtrail");
     let with_sigma = Engine::default().with_sigma(SigmaRules::load_dir(&sigma_dir).unwrap().rules);
     let sigma_profiles = MemoryProfileStore::default();
     group.bench_function("parse + rules + baselines + 57 Sigma rules", |bench| {
-        bench.iter(|| {
-            runtime.block_on(async {
-                let mut anomalies = 0;
-                for message in &messages {
-                    for parsed in input::parse_body(message.as_bytes()).unwrap() {
-                        let event = parsed.outcome.unwrap();
-                        anomalies += usize::from(
-                            with_sigma
-                                .evaluate(&event, &sigma_profiles, now)
-                                .await
-                                .unwrap()
-                                .is_some(),
-                        );
-                    }
-                }
-                anomalies
-            })
-        })
+        bench.iter(|| runtime.block_on(evaluate_all(&with_sigma, &sigma_profiles, &messages)))
     });
     group.finish();
 }

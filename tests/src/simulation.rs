@@ -412,6 +412,16 @@ fn insert_benign_surprises(
     }
 }
 
+/// One call of an attack: (attack, who, service, call, when, request parameters).
+type Step<'a> = (
+    &'static str,
+    &'a Identity,
+    &'a str,
+    &'a str,
+    DateTime<Utc>,
+    Value,
+);
+
 fn insert_attacks(
     rng: &mut Rng,
     records: &mut Vec<Labelled>,
@@ -427,132 +437,125 @@ fn insert_attacks(
     };
     let bob = identity("user/bob");
     let web = identity("role/web-server");
-    let attacker_network = "185.220.101.";
-    let python = "python-requests/2.32.3";
-    let mut add = |rng: &mut Rng,
-                   attack: &'static str,
-                   identity: &Identity,
-                   service: &str,
-                   name: &str,
-                   at: DateTime<Utc>,
-                   edit: &dyn Fn(&mut Value)| {
-        let address = format!("{attacker_network}{}", rng.u8(1..255));
-        let mut record = call(
-            rng,
-            identity,
-            service,
-            name,
-            at,
-            &address,
-            python,
-            "eu-west-1",
-        );
-        edit(&mut record);
-        records.push(Labelled {
-            record,
-            attack: Some(attack),
-        });
-    };
-    let day = |day: i64, hour: i64, minute: i64| {
-        start + Duration::days(day) + Duration::hours(hour) + Duration::minutes(minute)
-    };
-    let none = |_: &mut Value| {};
-
-    // Day 9: bob's key, leaked, tried from a Tor exit with a script.
-    let stolen = ATTACKS[0];
-    add(
-        rng,
-        stolen,
-        &bob,
-        "sts",
-        "GetCallerIdentity",
-        day(9, 2, 14),
-        &none,
-    );
-    add(rng, stolen, &bob, "iam", "ListUsers", day(9, 2, 15), &none);
-    add(
-        rng,
-        stolen,
-        &bob,
-        "iam",
-        "GetAccountAuthorizationDetails",
-        day(9, 2, 16),
-        &none,
-    );
-
-    // Day 9: persistence with the same key.
-    let persistence = ATTACKS[1];
-    add(
-        rng,
-        persistence,
-        &bob,
-        "iam",
-        "CreateUser",
-        day(9, 2, 30),
-        &|r| r["requestParameters"] = json!({"userName": "backup-svc"}),
-    );
-    add(
-        rng,
-        persistence,
-        &bob,
-        "iam",
-        "CreateAccessKey",
-        day(9, 2, 31),
-        &|r| r["requestParameters"] = json!({"userName": "backup-svc"}),
-    );
-    add(
-        rng,
-        persistence,
-        &bob,
-        "iam",
-        "AttachUserPolicy",
-        day(9, 2, 32),
-        &|r| r["requestParameters"] = json!({"userName": "backup-svc", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
-    );
-
-    // Day 10: the new user covers its tracks.
-    let tampering = ATTACKS[2];
     let backup = Identity {
         principal_arn: "arn:aws:iam::111122223333:user/backup-svc",
         record: iam_user("backup-svc", "AKIABACKUP"),
     };
-    add(
-        rng,
-        tampering,
-        &backup,
-        "cloudtrail",
-        "StopLogging",
-        day(10, 3, 0),
-        &|r| r["requestParameters"] = json!({"name": "management-events"}),
-    );
-    add(
-        rng,
-        tampering,
-        &backup,
-        "guardduty",
-        "DeleteDetector",
-        day(10, 3, 1),
-        &|r| r["requestParameters"] = json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}),
-    );
+    let day = |day: i64, hour: i64, minute: i64| {
+        start + Duration::days(day) + Duration::hours(hour) + Duration::minutes(minute)
+    };
+    let [stolen, persistence, tampering, sharing, recon, exfiltration] = ATTACKS;
 
-    // Day 10: a database snapshot shared out.
-    let sharing = ATTACKS[3];
-    add(
-        rng,
-        sharing,
-        &backup,
-        "ec2",
-        "ModifySnapshotAttribute",
-        day(10, 3, 20),
-        &|r| {
-            r["requestParameters"] = json!({"snapshotId": "snap-0123456789abcdef0", "attributeType": "CREATE_VOLUME_PERMISSION",
-            "createVolumePermission": {"add": {"items": [{"userId": FOREIGN_ACCOUNT}]}}})
-        },
-    );
+    // (attack, who, service, call, when, request parameters), all from a Tor exit with a script.
+    let steps: Vec<Step> = vec![
+        // Day 9: bob's key, leaked, tried from a Tor exit.
+        (
+            stolen,
+            &bob,
+            "sts",
+            "GetCallerIdentity",
+            day(9, 2, 14),
+            Value::Null,
+        ),
+        (stolen, &bob, "iam", "ListUsers", day(9, 2, 15), Value::Null),
+        (
+            stolen,
+            &bob,
+            "iam",
+            "GetAccountAuthorizationDetails",
+            day(9, 2, 16),
+            Value::Null,
+        ),
+        // Day 9: persistence with the same key.
+        (
+            persistence,
+            &bob,
+            "iam",
+            "CreateUser",
+            day(9, 2, 30),
+            json!({"userName": "backup-svc"}),
+        ),
+        (
+            persistence,
+            &bob,
+            "iam",
+            "CreateAccessKey",
+            day(9, 2, 31),
+            json!({"userName": "backup-svc"}),
+        ),
+        (
+            persistence,
+            &bob,
+            "iam",
+            "AttachUserPolicy",
+            day(9, 2, 32),
+            json!({"userName": "backup-svc", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ),
+        // Day 10: the new user covers its tracks…
+        (
+            tampering,
+            &backup,
+            "cloudtrail",
+            "StopLogging",
+            day(10, 3, 0),
+            json!({"name": "management-events"}),
+        ),
+        (
+            tampering,
+            &backup,
+            "guardduty",
+            "DeleteDetector",
+            day(10, 3, 1),
+            json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0"}),
+        ),
+        // …and shares a snapshot out.
+        (
+            sharing,
+            &backup,
+            "ec2",
+            "ModifySnapshotAttribute",
+            day(10, 3, 20),
+            json!({"snapshotId": "snap-0123456789abcdef0", "attributeType": "CREATE_VOLUME_PERMISSION",
+                   "createVolumePermission": {"add": {"items": [{"userId": FOREIGN_ACCOUNT}]}}}),
+        ),
+        // Day 12: the web server's instance credentials, stolen through SSRF, used elsewhere.
+        (
+            exfiltration,
+            &web,
+            "sts",
+            "GetCallerIdentity",
+            day(12, 1, 0),
+            Value::Null,
+        ),
+        (
+            exfiltration,
+            &web,
+            "secretsmanager",
+            "GetSecretValue",
+            day(12, 1, 2),
+            json!({"secretId": "prod/db"}),
+        ),
+    ];
+    for (attack, who, service, name, at, parameters) in steps {
+        let address = format!("185.220.101.{}", rng.u8(1..255));
+        let mut record = call(
+            rng,
+            who,
+            service,
+            name,
+            at,
+            &address,
+            "python-requests/2.32.3",
+            "eu-west-1",
+        );
+        record["requestParameters"] = parameters;
+        records.push(Labelled {
+            record,
+            attack: Some(attack),
+        });
+    }
 
-    // Day 11: someone with the web server's role probing what it may do, from the instance.
-    let recon = ATTACKS[4];
-    let mut probing = Vec::new();
+    // Day 11: someone on the web server probing what its role may do, from the instance.
     let probes = [
         ("iam", "ListUsers"),
         ("iam", "ListRoles"),
@@ -568,12 +571,13 @@ fn insert_attacks(
         ("iam", "GetAccountSummary"),
     ];
     for (number, (service, name)) in probes.iter().enumerate() {
+        let at = day(11, 4, 0) + Duration::seconds(number as i64 * 9);
         let mut record = call(
             rng,
             &web,
             service,
             name,
-            day(11, 4, 0) + Duration::seconds(number as i64 * 9),
+            at,
             "52.210.33.40",
             SDK_RUST,
             "eu-west-1",
@@ -584,33 +588,11 @@ fn insert_attacks(
             "AccessDenied"
         });
         record["errorMessage"] = json!("not authorized");
-        probing.push(Labelled {
+        records.push(Labelled {
             record,
             attack: Some(recon),
         });
     }
-
-    // Day 12: the web server's instance credentials, stolen through SSRF, used elsewhere.
-    let exfiltration = ATTACKS[5];
-    add(
-        rng,
-        exfiltration,
-        &web,
-        "sts",
-        "GetCallerIdentity",
-        day(12, 1, 0),
-        &none,
-    );
-    add(
-        rng,
-        exfiltration,
-        &web,
-        "secretsmanager",
-        "GetSecretValue",
-        day(12, 1, 2),
-        &|r| r["requestParameters"] = json!({"secretId": "prod/db"}),
-    );
-    records.extend(probing);
 }
 
 /// How the engine did on a simulation: per attack, and on benign principal-days.

@@ -27,6 +27,8 @@ use crate::ports::{ProfileStore, StoreError};
 
 /// Principals a warm detector keeps in memory before starting afresh.
 const CACHED_PRINCIPALS: usize = 10_000;
+/// Values one principal's cache keeps before starting afresh; forgetting costs only calls.
+const CACHED_VALUES: usize = 20_000;
 /// DynamoDB allows sort keys of 1,024 bytes; long values (ARNs) are cut well below that.
 const MAX_VALUE_BYTES: usize = 900;
 
@@ -240,6 +242,9 @@ impl ProfileStore for DynamoDbProfileStore {
                         .await?;
                     let first_event =
                         old.map_or_else(|| features.event_id.clone(), |(_, event, _)| event);
+                    if principal.seen.len() >= CACHED_VALUES {
+                        principal.seen.clear();
+                    }
                     principal.seen.insert(key, first_event.clone());
                     first_event
                 }
