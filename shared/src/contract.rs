@@ -44,6 +44,7 @@ pub async fn check_all<A: ProfileStore, B: ProfileStore>(first: &A, second: &B, 
     state_persists_across_instances(first, second, &format!("{run}-persist")).await;
     hours_are_counted_and_typical_hours_computed(first, &format!("{run}-hours")).await;
     denied_calls_are_counted_in_their_window(first, &format!("{run}-denied")).await;
+    denied_calls_are_counted_across_instances(first, second, &format!("{run}-denied-shared")).await;
 }
 
 pub async fn first_sightings_are_news_once<S: ProfileStore>(store: &S, principal: &str) {
@@ -244,4 +245,34 @@ pub async fn denied_calls_are_counted_in_their_window<S: ProfileStore>(store: &S
     }
     // Five minutes after 0:02, the first three have left the window.
     assert_eq!(counts, vec![1, 2, 3, 1]);
+}
+
+pub async fn denied_calls_are_counted_across_instances<A: ProfileStore, B: ProfileStore>(
+    first: &A,
+    second: &B,
+    principal: &str,
+) {
+    let config = BaselineConfig::default();
+    let denied = |event: &str| Features {
+        denied: true,
+        ..features(principal, event, &[])
+    };
+    for minute in 0..3 {
+        first
+            .observe(&denied(&format!("a{minute}")), at(5, minute), &config)
+            .await
+            .unwrap();
+    }
+    let mut counts = Vec::new();
+    for minute in 3..5 {
+        counts.push(
+            second
+                .observe(&denied(&format!("b{minute}")), at(5, minute), &config)
+                .await
+                .unwrap()
+                .denied_in_window,
+        );
+    }
+    // A burst spread over two detectors is one burst.
+    assert_eq!(counts, vec![4, 5]);
 }

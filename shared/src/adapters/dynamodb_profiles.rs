@@ -5,6 +5,7 @@
 //! - `P#<principal>` / `PROFILE`: first event (time and id) and the event count;
 //! - `P#<principal>` / `SEEN#<kind>#<value>`: the event that first showed the value;
 //! - `P#<principal>` / `HOUR#<hour>`: calls in that hour;
+//! - `P#<principal>` / `DENIED#<window>`: access-denied errors in that window;
 //! - `A#<account>` / `ACCOUNT`: the account's first event.
 //!
 //! First-seen writes are one `UpdateItem` that sets `first_event` only if absent and returns
@@ -14,7 +15,7 @@
 //! calls DynamoDB only for values it has not met; counts are added up in memory and written
 //! once per batch by [`ProfileStore::flush`].
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -57,8 +58,6 @@ struct Principal {
     pending_hours: BTreeMap<i64, u64>,
     /// Values known to the profile → the event that first showed them.
     seen: HashMap<(Kind, String), String>,
-    /// Denied calls this detector saw, for bursts.
-    denied: VecDeque<DateTime<Utc>>,
 }
 
 impl DynamoDbProfileStore {
@@ -161,7 +160,6 @@ impl DynamoDbProfileStore {
             hours,
             pending_hours: BTreeMap::new(),
             seen: HashMap::new(),
-            denied: VecDeque::new(),
         })
     }
 
@@ -268,15 +266,22 @@ impl ProfileStore for DynamoDbProfileStore {
         *principal.pending_hours.entry(hour).or_insert(0) += 1;
 
         if features.denied {
-            principal.denied.push_back(at);
-            while principal
-                .denied
-                .front()
-                .is_some_and(|first| at - *first > config.denied_window)
-            {
-                principal.denied.pop_front();
-            }
-            observation.denied_in_window = principal.denied.len() as u32;
+            // Denied calls are rare, so each is counted in the table at once: every counter
+            // value goes to one caller, and a burst's threshold is crossed exactly once
+            // however many detectors share the principal's events. The window is a fixed
+            // bucket of `denied_window` here.
+            let window = config.denied_window.num_seconds().max(1);
+            let bucket = at.timestamp().div_euclid(window);
+            let calls = self
+                .add(
+                    &pk,
+                    &format!("DENIED#{bucket:012}"),
+                    "calls",
+                    1,
+                    &Self::expires_at(at, config),
+                )
+                .await?;
+            observation.denied_in_window = u32::try_from(calls).unwrap_or(u32::MAX);
         }
         Ok(observation)
     }
@@ -306,6 +311,7 @@ impl ProfileStore for DynamoDbProfileStore {
 }
 
 impl DynamoDbProfileStore {
+    /// Adds to a counter; returns its new value.
     async fn add(
         &self,
         pk: &str,
@@ -313,8 +319,9 @@ impl DynamoDbProfileStore {
         counter: &str,
         amount: u64,
         expires: &AttributeValue,
-    ) -> Result<(), StoreError> {
-        self.client
+    ) -> Result<u64, StoreError> {
+        let output = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk.to_string()))
@@ -323,10 +330,15 @@ impl DynamoDbProfileStore {
             .expression_attribute_names("#counter", counter)
             .expression_attribute_values(":amount", AttributeValue::N(amount.to_string()))
             .expression_attribute_values(":expires", expires.clone())
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
             .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
-        Ok(())
+        Ok(output
+            .attributes
+            .as_ref()
+            .and_then(|attributes| number(attributes, counter))
+            .unwrap_or(amount))
     }
 }
 
