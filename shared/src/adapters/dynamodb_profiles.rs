@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
 use super::sdk_error_text;
-use crate::baseline::{BaselineConfig, Features, Kind, Observation, hour_of};
+use crate::baseline::{BaselineConfig, Features, Kind, Observation, count_call, hour_of};
 use crate::ports::{ProfileStore, StoreError};
 
 /// Principals a warm detector keeps in memory before starting afresh.
@@ -252,18 +252,10 @@ impl ProfileStore for DynamoDbProfileStore {
             }
         }
 
-        let hour = hour_of(at);
-        let earlier: Vec<u64> = principal
-            .hours
-            .range(hour - config.volume_history_hours..hour)
-            .map(|(_, calls)| *calls)
-            .collect();
-        observation.typical_hour = (!earlier.is_empty())
-            .then(|| earlier.iter().sum::<u64>() as f64 / earlier.len() as f64);
-        let calls = principal.hours.entry(hour).or_insert(0);
-        *calls += 1;
-        observation.hour_count = *calls;
-        *principal.pending_hours.entry(hour).or_insert(0) += 1;
+        let (hour_count, typical_hour) = count_call(&mut principal.hours, at, config);
+        observation.hour_count = hour_count;
+        observation.typical_hour = typical_hour;
+        *principal.pending_hours.entry(hour_of(at)).or_insert(0) += 1;
 
         if features.denied {
             // Denied calls are rare, so each is counted in the table at once: every counter

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use crate::baseline::{BaselineConfig, Features, Kind, Observation, hour_of};
+use crate::baseline::{BaselineConfig, Features, Kind, Observation, count_call};
 use crate::ports::{ProfileStore, StoreError};
 
 #[derive(Debug, Default)]
@@ -116,17 +116,9 @@ impl ProfileStore for MemoryProfileStore {
             }
         }
 
-        let hour = hour_of(at);
-        let earlier: Vec<u64> = profile
-            .hours
-            .range(..hour)
-            .map(|(_, count)| *count)
-            .collect();
-        observation.typical_hour = (!earlier.is_empty())
-            .then(|| earlier.iter().sum::<u64>() as f64 / earlier.len() as f64);
-        let count = profile.hours.entry(hour).or_insert(0);
-        *count += 1;
-        observation.hour_count = *count;
+        let (hour_count, typical_hour) = count_call(&mut profile.hours, at, config);
+        observation.hour_count = hour_count;
+        observation.typical_hour = typical_hour;
         while profile.hours.len() as i64 > config.volume_history_hours {
             profile.hours.pop_first();
         }

@@ -192,6 +192,25 @@ impl Observation {
     }
 }
 
+/// Counts one call in its hour; returns the hour's count, this call included, and the mean
+/// count of the earlier active hours within the history window (`None` without any).
+pub fn count_call(
+    hours: &mut std::collections::BTreeMap<i64, u64>,
+    at: DateTime<Utc>,
+    config: &BaselineConfig,
+) -> (u64, Option<f64>) {
+    let hour = hour_of(at);
+    let earlier: Vec<u64> = hours
+        .range(hour - config.volume_history_hours..hour)
+        .map(|(_, calls)| *calls)
+        .collect();
+    let typical =
+        (!earlier.is_empty()).then(|| earlier.iter().sum::<u64>() as f64 / earlier.len() as f64);
+    let calls = hours.entry(hour).or_insert(0);
+    *calls += 1;
+    (*calls, typical)
+}
+
 /// The hour an instant falls in, as hours since the epoch.
 pub fn hour_of(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(3600)

@@ -13,6 +13,24 @@ fn message(id: &str, body: &str) -> IncomingMessage {
     }
 }
 
+/// Runs one batch through the detector's logic, now.
+async fn detect<A: AnomalyStore>(
+    anomalies: &A,
+    profiles: &MemoryProfileStore,
+    messages: &[IncomingMessage],
+) -> BatchReport {
+    process_batch(
+        &Engine::default(),
+        Stores {
+            anomalies,
+            profiles,
+        },
+        messages,
+        Utc::now(),
+    )
+    .await
+}
+
 fn stop_logging_seed(event_id: &str) -> String {
     json!({"RequestID": "r", "EventID": event_id, "RoleID": "role12",
            "EventType": "cloudtrail:StopLogging", "EventTimestamp": "2023-06-23T16:25:02Z",
@@ -56,16 +74,7 @@ async fn a_poison_message_fails_alone() {
         },
         message("m5", r#"{"EventID": "half an event"}"#),
     ];
-    let report = process_batch(
-        &Engine::default(),
-        Stores {
-            anomalies: &store,
-            profiles: &profiles,
-        },
-        &messages,
-        Utc::now(),
-    )
-    .await;
+    let report = detect(&store, &profiles, &messages).await;
     assert_eq!(report.failed_message_ids, vec!["m3", "m4", "m5"]);
     assert_eq!(report.anomalies_written, 2);
     assert!(store.get("e1").await.unwrap().is_some());
@@ -83,26 +92,8 @@ async fn a_redelivered_message_writes_no_second_anomaly() {
     let store = MemoryAnomalyStore::default();
     let profiles = MemoryProfileStore::default();
     let batch = vec![message("m1", &stop_logging_seed("e1"))];
-    let first = process_batch(
-        &Engine::default(),
-        Stores {
-            anomalies: &store,
-            profiles: &profiles,
-        },
-        &batch,
-        Utc::now(),
-    )
-    .await;
-    let again = process_batch(
-        &Engine::default(),
-        Stores {
-            anomalies: &store,
-            profiles: &profiles,
-        },
-        &batch,
-        Utc::now(),
-    )
-    .await;
+    let first = detect(&store, &profiles, &batch).await;
+    let again = detect(&store, &profiles, &batch).await;
     assert_eq!((first.anomalies_written, first.duplicates), (1, 0));
     assert_eq!((again.anomalies_written, again.duplicates), (0, 1));
     assert!(again.failed_message_ids.is_empty());
@@ -114,16 +105,7 @@ async fn events_without_detections_write_nothing() {
     let store = MemoryAnomalyStore::default();
     let profiles = MemoryProfileStore::default();
     let benign = stop_logging_seed("e1").replace("cloudtrail:StopLogging", "type1");
-    let report = process_batch(
-        &Engine::default(),
-        Stores {
-            anomalies: &store,
-            profiles: &profiles,
-        },
-        &[message("m1", &benign)],
-        Utc::now(),
-    )
-    .await;
+    let report = detect(&store, &profiles, &[message("m1", &benign)]).await;
     assert_eq!(
         report,
         BatchReport {
@@ -146,16 +128,7 @@ async fn a_store_failure_fails_only_its_message() {
         message("m2", &stop_logging_seed("e2")),
         message("m3", &stop_logging_seed("e3")),
     ];
-    let report = process_batch(
-        &Engine::default(),
-        Stores {
-            anomalies: &store,
-            profiles: &profiles,
-        },
-        &messages,
-        Utc::now(),
-    )
-    .await;
+    let report = detect(&store, &profiles, &messages).await;
     assert_eq!(report.failed_message_ids, vec!["m2"]);
     assert_eq!(store.inner.len(), 2);
 }
@@ -168,16 +141,7 @@ async fn a_delivery_file_message_with_a_bad_record_writes_nothing_and_fails() {
         r#"{{"Records": [{}, {{"eventID": "x"}}]}}"#,
         include_str!("../../../events/eventbridge-cloudtrail.json")
     );
-    let report = process_batch(
-        &Engine::default(),
-        Stores {
-            anomalies: &store,
-            profiles: &profiles,
-        },
-        &[message("m1", &body)],
-        Utc::now(),
-    )
-    .await;
+    let report = detect(&store, &profiles, &[message("m1", &body)]).await;
     assert_eq!(report.failed_message_ids, vec!["m1"]);
     assert!(store.is_empty());
 }
