@@ -114,12 +114,18 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
     }
 
     let mut report = IngestReport::default();
+    // (index, event id) of each valid event, and its queue message.
     let mut valid = Vec::new();
+    let mut messages = Vec::new();
     for item in parsed {
         let problems = match item.outcome {
             Ok(event) => match queue_body(item.index, &event) {
                 Ok(body) => {
-                    valid.push((item.index, event.event_id, body));
+                    messages.push(OutgoingMessage {
+                        id: entry_id(item.index),
+                        body,
+                    });
+                    valid.push((item.index, event.event_id));
                     continue;
                 }
                 Err(problem) => vec![problem],
@@ -135,8 +141,8 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
         report.rejected.extend(problems);
     }
 
-    let failures = enqueue(queue, &valid).await;
-    for (index, event_id, _) in valid {
+    let failures = enqueue(queue, messages).await;
+    for (index, event_id) in valid {
         match failures
             .iter()
             .find(|failure| failure.id == entry_id(index))
@@ -226,23 +232,16 @@ fn entry_id(index: usize) -> String {
 
 /// Sends every event in batches within SQS's limits, retrying what failed for reasons that
 /// may pass; returns the messages that still failed.
-async fn enqueue<Q: EventQueue>(queue: &Q, events: &[(usize, String, String)]) -> Vec<SendFailure> {
-    let messages: Vec<OutgoingMessage> = events
-        .iter()
-        .map(|(index, _, body)| OutgoingMessage {
-            id: entry_id(*index),
-            body: body.clone(),
-        })
-        .collect();
+async fn enqueue<Q: EventQueue>(queue: &Q, messages: Vec<OutgoingMessage>) -> Vec<SendFailure> {
     let mut failures = Vec::new();
-    for batch in batches(&messages) {
+    for batch in batches(messages) {
         failures.extend(send_with_retries(queue, batch).await);
     }
     failures
 }
 
 /// Groups messages into batches of at most ten entries and at most one message's size.
-fn batches(messages: &[OutgoingMessage]) -> Vec<Vec<OutgoingMessage>> {
+fn batches(messages: Vec<OutgoingMessage>) -> Vec<Vec<OutgoingMessage>> {
     let mut batches: Vec<Vec<OutgoingMessage>> = Vec::new();
     let mut size = 0;
     for message in messages {
@@ -255,7 +254,7 @@ fn batches(messages: &[OutgoingMessage]) -> Vec<Vec<OutgoingMessage>> {
         }
         size += message.body.len();
         if let Some(batch) = batches.last_mut() {
-            batch.push(message.clone());
+            batch.push(message);
         }
     }
     batches

@@ -65,12 +65,11 @@ fn is_allow(statement: &Value) -> bool {
     statement.get("Effect").and_then(Value::as_str) == Some("Allow")
 }
 
-/// A string or list of strings contains `*` (or a service-wide `x:*` when `any_service`).
+/// A string, or a list of strings, that is or holds `*`.
 fn has_wildcard(value: Option<&Value>) -> bool {
-    let matches = |text: &str| text == "*";
     match value {
-        Some(Value::String(text)) => matches(text),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(matches),
+        Some(Value::String(text)) => text == "*",
+        Some(Value::Array(items)) => items.iter().any(|item| item.as_str() == Some("*")),
         _ => false,
     }
 }
