@@ -1,7 +1,8 @@
 """Deploys template.yaml, as it is, to a LocalStack that runs Lambda functions, and drives the
 deployed stack: function URL -> ingest function -> queue -> event source mapping -> detector
-function -> DynamoDB; EventBridge CloudTrail events -> rule -> queue; a poison message held back
-by a partial batch failure.
+function -> DynamoDB; EventBridge CloudTrail events -> rule -> queue; a delivery file put into the
+trail bucket -> S3 notification -> collector function -> queue -> detector; a poison message held
+back by a partial batch failure.
 
 Run by scripts/stack-test, which builds the functions for this machine first. Only what
 community LocalStack cannot do is changed in the deployed copy: the code comes from S3 zips of
@@ -9,6 +10,7 @@ host binaries (no `sam build`), and the ingest function gets a function URL beca
 API (API Gateway v2) is a LocalStack Pro feature.
 """
 
+import gzip
 import io
 import json
 import os
@@ -24,7 +26,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 REGION = os.environ.get("AWS_REGION", "us-east-1")
-BINARIES = {"IngestFunction": "ingest", "DetectorFunction": "detector"}
+BINARIES = {"IngestFunction": "ingest", "DetectorFunction": "detector", "CollectorFunction": "collector"}
 SIGMA_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "sigma-aws-cloudtrail"))
 results = []
 
@@ -72,7 +74,21 @@ def deployable(template, bucket):
     detector.pop("Layers", None)
     detector["Environment"]["Variables"]["TRAILWATCH_SIGMA_DIR"] = SIGMA_DIR
     template["Outputs"]["IngestFunctionUrl"] = {"Value": {"Fn::GetAtt": ["IngestFunctionUrl", "FunctionUrl"]}}
-    return template
+    # LocalStack checks references before it applies the SAM transform, so the function roles
+    # SAM generates cannot be named with !GetAtt there; the rules' exclusion of those roles
+    # names them literally instead (the pattern itself is tested with TestEventPattern).
+    return replace_generated_roles(template)
+
+
+def replace_generated_roles(value):
+    if isinstance(value, dict):
+        target = value.get("Fn::GetAtt")
+        if isinstance(target, list) and len(target) == 2 and target[0].endswith("FunctionRole"):
+            return {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{AWS::StackName}}-{target[0]}"}
+        return {key: replace_generated_roles(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [replace_generated_roles(item) for item in value]
+    return value
 
 
 def zipped(binary):
@@ -118,9 +134,11 @@ def deploy(state):
     for binary in BINARIES.values():
         s3.put_object(Bucket=state["bucket"], Key=f"{binary}.zip", Body=zipped(binary))
     template = deployable(load_template(), state["bucket"])
+    s3.create_bucket(Bucket=state["trail_bucket"])
     cfn.create_stack(
         StackName=state["stack"],
         TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "TrailBucketName", "ParameterValue": state["trail_bucket"]}],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     state["deployed"] = True
@@ -190,6 +208,29 @@ def cloudtrail_events_from_eventbridge(state):
     assert anomaly(state, foreign["eventID"]) is None, "the rule passed an event from a custom source"
 
 
+def delivery_file_through_the_collector(state):
+    s3.put_bucket_notification_configuration(
+        Bucket=state["trail_bucket"],
+        NotificationConfiguration={"QueueConfigurations": [{
+            "QueueArn": state["out"]["TrailObjectsQueueArn"],
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".json.gz"}]}},
+        }]},
+    )
+    with open(os.path.join(ROOT, "events", "cloudtrail-delivery.json")) as f:
+        records = json.load(f)["Records"]
+    # Fresh event ids: the ingest check above already made anomalies of the sample's.
+    for record in records:
+        record["eventID"] = f"s3-{uuid.uuid4()}"
+    key = ("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/02/"
+           "111122223333_CloudTrail_us-east-1_20261102T0915Z_stacktest.json.gz")
+    s3.put_object(Bucket=state["trail_bucket"], Key=key,
+                  Body=gzip.compress(json.dumps({"Records": records}).encode()))
+    stop = next(record for record in records if record["eventName"] == "StopLogging")
+    item = poll(lambda: anomaly(state, stop["eventID"]), 90, "StopLogging anomaly from the delivery file")
+    assert item["event_type"]["S"] == "cloudtrail:StopLogging", item
+
+
 def poison_message_held_back(state):
     queue_url = state["out"]["EventsQueueUrl"]
     good = {"RequestID": "g", "EventID": f"good-{uuid.uuid4()}", "RoleID": "role12",
@@ -211,7 +252,8 @@ def poison_message_held_back(state):
 
 def main():
     suffix = uuid.uuid4().hex[:8]
-    state = {"stack": f"trailwatch-{suffix}", "bucket": f"trailwatch-code-{suffix}"}
+    state = {"stack": f"trailwatch-{suffix}", "bucket": f"trailwatch-code-{suffix}",
+             "trail_bucket": f"trailwatch-trail-{suffix}"}
     try:
         check("deploy template.yaml (CREATE_COMPLETE)", deploy, state)
         if "out" in state:
@@ -219,6 +261,8 @@ def main():
             check("function URL -> ingest: invalid event is a 400", invalid_input_is_a_400, state)
             check("EventBridge: aws.* CloudTrail event -> rule -> queue -> detector (with Sigma rules); custom source ignored",
                   cloudtrail_events_from_eventbridge, state)
+            check("trail bucket: delivery file -> S3 notification -> collector -> queue -> detector",
+                  delivery_file_through_the_collector, state)
             check("poison message: neighbour processed, poison held for retry", poison_message_held_back, state)
     finally:
         if state.get("deployed"):
@@ -226,13 +270,13 @@ def main():
             cfn.get_waiter("stack_delete_complete").wait(
                 StackName=state["stack"], WaiterConfig={"Delay": 2, "MaxAttempts": 60}
             )
-        bucket = state["bucket"]
-        try:
-            for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-                s3.delete_object(Bucket=bucket, Key=item["Key"])
-            s3.delete_bucket(Bucket=bucket)
-        except Exception:  # noqa: BLE001 - the bucket may not exist
-            pass
+        for bucket in (state["bucket"], state["trail_bucket"]):
+            try:
+                for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+                    s3.delete_object(Bucket=bucket, Key=item["Key"])
+                s3.delete_bucket(Bucket=bucket)
+            except Exception:  # noqa: BLE001 - the bucket may not exist
+                pass
     failed = results.count(False)
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed or not results else 0

@@ -2,24 +2,22 @@
 //! function URL, local server): route, check, validate every event, enqueue the valid ones,
 //! and say exactly what happened to each.
 
-use std::time::Duration;
-
 use serde::Serialize;
 use serde_json::json;
 
+use crate::enqueue::enqueue;
 use crate::input::{self, BodyError, Problem};
-use crate::ports::{EventQueue, OutgoingMessage, SendFailure};
+use crate::ports::{EventQueue, OutgoingMessage};
 
 /// Largest body we read; API Gateway and Lambda cap requests near 6 MB anyway.
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 /// Most events one request may carry.
 pub const MAX_EVENTS: usize = 500;
-/// SQS's limit for one message and for one `SendMessageBatch` call.
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
-/// SQS's limit of entries per `SendMessageBatch` call.
-pub const MAX_BATCH_ENTRIES: usize = 10;
-/// Attempts per batch before its messages are reported as failed.
-const SEND_ATTEMPTS: u32 = 3;
+pub use crate::enqueue::{MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, MAX_QUEUE_BODY_BYTES};
+
+/// The message attribute that says which path put a message on the events queue: `ingest`
+/// (this API) or `s3` (the collector). EventBridge's messages carry none.
+pub const ORIGIN_ATTRIBUTE: &str = "trailwatch-origin";
 
 pub struct IngestRequest<'a> {
     pub method: &'a str,
@@ -124,6 +122,7 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
                     messages.push(OutgoingMessage {
                         id: entry_id(item.index),
                         body,
+                        attributes: vec![(ORIGIN_ATTRIBUTE, "ingest".to_string())],
                     });
                     valid.push((item.index, event.event_id));
                     continue;
@@ -168,12 +167,12 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
 /// The event as one queue message, if it fits in one.
 fn queue_body(index: usize, event: &crate::Event) -> Result<String, Problem> {
     let body = event.raw.to_string();
-    if body.len() > MAX_MESSAGE_BYTES {
+    if body.len() > MAX_QUEUE_BODY_BYTES {
         return Err(Problem {
             index,
             field: String::new(),
             problem: format!(
-                "the event is {} bytes; at most {MAX_MESSAGE_BYTES} fit in one queue message",
+                "the event is {} bytes; at most {MAX_QUEUE_BODY_BYTES} fit in one queue message",
                 body.len()
             ),
         });
@@ -228,69 +227,6 @@ fn rejected_body(body_error: &BodyError) -> IngestResponse {
 /// SQS allows.
 fn entry_id(index: usize) -> String {
     format!("e{index}")
-}
-
-/// Sends every event in batches within SQS's limits, retrying what failed for reasons that
-/// may pass; returns the messages that still failed.
-async fn enqueue<Q: EventQueue>(queue: &Q, messages: Vec<OutgoingMessage>) -> Vec<SendFailure> {
-    let mut failures = Vec::new();
-    for batch in batches(messages) {
-        failures.extend(send_with_retries(queue, batch).await);
-    }
-    failures
-}
-
-/// Groups messages into batches of at most ten entries and at most one message's size.
-fn batches(messages: Vec<OutgoingMessage>) -> Vec<Vec<OutgoingMessage>> {
-    let mut batches: Vec<Vec<OutgoingMessage>> = Vec::new();
-    let mut size = 0;
-    for message in messages {
-        let fits = batches.last().is_some_and(|batch| {
-            batch.len() < MAX_BATCH_ENTRIES && size + message.body.len() <= MAX_MESSAGE_BYTES
-        });
-        if !fits {
-            batches.push(Vec::new());
-            size = 0;
-        }
-        size += message.body.len();
-        if let Some(batch) = batches.last_mut() {
-            batch.push(message);
-        }
-    }
-    batches
-}
-
-async fn send_with_retries<Q: EventQueue>(
-    queue: &Q,
-    mut pending: Vec<OutgoingMessage>,
-) -> Vec<SendFailure> {
-    let mut final_failures = Vec::new();
-    for attempt in 1..=SEND_ATTEMPTS {
-        let failures = match queue.send_batch(&pending).await {
-            Ok(failures) => failures,
-            Err(error) => pending
-                .iter()
-                .map(|message| SendFailure {
-                    id: message.id.clone(),
-                    reason: error.to_string(),
-                    retryable: true,
-                })
-                .collect(),
-        };
-        let (retry, permanent): (Vec<_>, Vec<_>) =
-            failures.into_iter().partition(|failure| failure.retryable);
-        final_failures.extend(permanent);
-        if retry.is_empty() {
-            return final_failures;
-        }
-        if attempt == SEND_ATTEMPTS {
-            final_failures.extend(retry);
-            return final_failures;
-        }
-        pending.retain(|message| retry.iter().any(|failure| failure.id == message.id));
-        tokio::time::sleep(Duration::from_millis(50 * 4u64.pow(attempt - 1))).await;
-    }
-    final_failures
 }
 
 #[cfg(test)]

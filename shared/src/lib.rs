@@ -5,10 +5,12 @@
 pub mod adapters;
 pub mod anomaly;
 pub mod baseline;
+pub mod collect;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
 pub mod detect;
 pub mod engine;
+pub mod enqueue;
 pub mod event;
 pub mod ingest;
 pub mod input;

@@ -13,6 +13,21 @@ use crate::baseline::{BaselineConfig, Features, Observation};
 pub struct OutgoingMessage {
     pub id: String,
     pub body: String,
+    /// String message attributes (name, value).
+    pub attributes: Vec<(&'static str, String)>,
+}
+
+impl OutgoingMessage {
+    /// What the message counts for against SQS's size limits: its body, and each
+    /// attribute's name, type (`String`) and value.
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(name, value)| name.len() + "String".len() + value.len())
+                .sum::<usize>()
+    }
 }
 
 /// A message of a batch that the queue did not take.
@@ -84,4 +99,26 @@ pub trait ProfileStore: Send + Sync {
     /// Writes counts gathered in memory since the last flush (once a batch, not once an
     /// event).
     fn flush(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Why an object could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectError {
+    /// Gone (deleted, or never there): asking again will not help.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error("reading {object} failed: {reason}")]
+    Read { object: String, reason: String },
+}
+
+/// Where CloudTrail's delivery files are read from (S3, or memory in tests).
+pub trait ObjectSource: Send + Sync {
+    type Reader: tokio::io::AsyncRead + Send + Unpin + 'static;
+
+    /// Opens an object to stream its bytes.
+    fn open(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Self::Reader, ObjectError>> + Send;
 }

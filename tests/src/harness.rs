@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_config::SdkConfig;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
+use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
+use trailwatch_shared::collect::Collector;
 use trailwatch_shared::detect::Stores;
 
 use crate::Error;
@@ -26,6 +28,7 @@ pub struct Harness {
     pub config: SdkConfig,
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
     pub resources: LocalResources,
     /// The name prefix of this test's resources.
     pub prefix: String,
@@ -36,28 +39,22 @@ impl Harness {
     /// endpoint is configured and none is required. Never talks to real AWS: it needs
     /// `AWS_ENDPOINT_URL`.
     pub async fn new(test: &str) -> Option<Harness> {
-        if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-            if std::env::var_os(REQUIRE_ENDPOINT).is_some() {
-                panic!("{REQUIRE_ENDPOINT} is set but AWS_ENDPOINT_URL is not");
-            }
-            eprintln!("skipping {test}: AWS_ENDPOINT_URL is not set (scripts/test sets it)");
-            return None;
-        }
+        let config = local_endpoint(test).await?;
         Some(
-            Self::create(test)
+            Self::create(config, test)
                 .await
                 .unwrap_or_else(|error| panic!("setting up {test}: {error}")),
         )
     }
 
-    async fn create(test: &str) -> Result<Harness, Error> {
-        let config = aws_config::load_from_env().await;
+    async fn create(config: SdkConfig, test: &str) -> Result<Harness, Error> {
         let prefix = unique_prefix(test);
         let resources = LocalResources::create(&config, &Template::load()?, &prefix).await?;
         Ok(Harness {
             prefix,
             sqs: aws_sdk_sqs::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            s3: aws_sdk_s3::Client::new(&config),
             config,
             resources,
         })
@@ -82,6 +79,19 @@ impl Harness {
     pub async fn cleanup(self) {
         self.resources.delete(&self.config).await;
     }
+}
+
+/// The SDK's configuration for the local endpoint, or `None` (after saying so) when no local
+/// endpoint is configured and none is required. Never real AWS: it needs `AWS_ENDPOINT_URL`.
+pub async fn local_endpoint(test: &str) -> Option<SdkConfig> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        if std::env::var_os(REQUIRE_ENDPOINT).is_some() {
+            panic!("{REQUIRE_ENDPOINT} is set but AWS_ENDPOINT_URL is not");
+        }
+        eprintln!("skipping {test}: AWS_ENDPOINT_URL is not set (scripts/test sets it)");
+        return None;
+    }
+    Some(aws_config::load_from_env().await)
 }
 
 /// Queue and table names unique to this test and run, within SQS's 80 characters.
@@ -128,6 +138,7 @@ impl Harness {
                 .max_number_of_messages(10)
                 .wait_time_seconds(1)
                 .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .message_attribute_names("All")
                 .send()
                 .await
                 .expect("ReceiveMessage");
@@ -170,6 +181,26 @@ impl Harness {
             .expect("the detector handler answers every batch")
     }
 
+    /// Runs the collector function's handler on notifications, with the real bucket, events
+    /// queue and notifications' dead-letter queue.
+    pub async fn collect(&self, messages: &[Message]) -> SqsBatchResponse {
+        let objects = S3ObjectSource::new(self.s3.clone());
+        let events = SqsEventQueue::new(self.sqs.clone(), self.events_queue_url());
+        let dead_letters = SqsEventQueue::new(
+            self.sqs.clone(),
+            &self.resources.queue("TrailObjectsDeadLetterQueue").url,
+        );
+        let collector = Collector {
+            objects: &objects,
+            events: &events,
+            dead_letters: &dead_letters,
+        };
+        let event = LambdaEvent::new(sqs_event(messages), Context::default());
+        trailwatch_collector::handle(&collector, event)
+            .await
+            .expect("the collector handler answers every batch")
+    }
+
     /// The anomaly item stored for an event, as DynamoDB holds it.
     pub async fn anomaly_item(&self, event_id: &str) -> Option<HashMap<String, AttributeValue>> {
         self.dynamodb
@@ -181,6 +212,24 @@ impl Harness {
             .await
             .expect("GetItem")
             .item
+    }
+
+    /// Checks the anomalies `events/cloudtrail-delivery.json` must make: its root console
+    /// login and its StopLogging.
+    pub async fn assert_sample_delivery_anomalies(&self) {
+        let root_login = self
+            .anomaly_item("5b0c1e0a-1111-4e6f-8a9b-000000000002")
+            .await
+            .expect("the root console login is an anomaly");
+        assert_eq!(
+            text(&root_login, "role_id"),
+            "arn:aws:iam::111122223333:root"
+        );
+        let stop = self
+            .anomaly_item("5b0c1e0a-1111-4e6f-8a9b-000000000005")
+            .await
+            .expect("StopLogging is an anomaly");
+        assert_eq!(text(&stop, "event_type"), "cloudtrail:StopLogging");
     }
 
     pub async fn anomaly_count(&self) -> usize {
@@ -223,6 +272,17 @@ pub fn sqs_event(messages: &[Message]) -> SqsEvent {
             record.message_id = message.message_id.clone();
             record.receipt_handle = message.receipt_handle.clone();
             record.body = message.body.clone();
+            record.message_attributes = message
+                .message_attributes
+                .iter()
+                .flatten()
+                .map(|(name, value)| {
+                    let mut attribute = SqsMessageAttribute::default();
+                    attribute.string_value = value.string_value.clone();
+                    attribute.data_type = Some(value.data_type.clone());
+                    (name.clone(), attribute)
+                })
+                .collect();
             record.event_source = Some("aws:sqs".to_string());
             record
         })

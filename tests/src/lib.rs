@@ -3,6 +3,7 @@
 //! harness each test uses.
 
 pub mod harness;
+pub mod records;
 pub mod resources;
 pub mod simulation;
 pub mod template;

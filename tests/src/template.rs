@@ -8,6 +8,7 @@ use serde_norway::{Mapping, Value};
 use crate::Error;
 
 pub struct Template {
+    document: Value,
     resources: Mapping,
 }
 
@@ -35,12 +36,25 @@ pub struct TableSpec {
 }
 
 impl Template {
+    /// `template.yaml`: the trailwatch stack.
     pub fn path() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")
+        Self::path_of("template.yaml")
+    }
+
+    /// A file at the repository's root.
+    pub fn path_of(file: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(file)
     }
 
     pub fn load() -> Result<Self, Error> {
-        let text = std::fs::read_to_string(Self::path())?;
+        Self::load_file("template.yaml")
+    }
+
+    /// Another template at the repository's root, such as `forwarder.yaml`.
+    pub fn load_file(file: &str) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(Self::path_of(file))?;
         Self::parse(&text)
     }
 
@@ -49,9 +63,47 @@ impl Template {
         let resources = document
             .get("Resources")
             .and_then(Value::as_mapping)
-            .ok_or("template.yaml has no Resources")?
+            .ok_or("the template has no Resources")?
             .clone();
-        Ok(Self { resources })
+        Ok(Self {
+            document,
+            resources,
+        })
+    }
+
+    /// A parameter's default value as the stack sees it: a `CommaDelimitedList` is a list.
+    pub fn parameter_default(&self, name: &str) -> Option<serde_json::Value> {
+        let parameter = self.document.get("Parameters")?.get(name)?;
+        let default = parameter.get("Default")?.as_str()?;
+        Some(
+            if parameter.get("Type").and_then(Value::as_str) == Some("CommaDelimitedList") {
+                serde_json::Value::from(default.split(',').collect::<Vec<_>>())
+            } else {
+                serde_json::Value::from(default)
+            },
+        )
+    }
+
+    /// A rule's event pattern as JSON, with each `!Ref` and `!GetAtt` replaced by what
+    /// `resolve` makes of it (given the tag, `Ref` or `GetAtt`, and its argument); a
+    /// parameter `resolve` does not know takes its default.
+    pub fn event_pattern(
+        &self,
+        rule: &str,
+        resolve: impl Fn(&str, &str) -> Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        let pattern = self
+            .properties(rule)
+            .and_then(|properties| properties.get("EventPattern"))
+            .ok_or_else(|| format!("{rule} has no EventPattern"))?;
+        let resolve = |tag: &str, argument: &str| {
+            resolve(tag, argument).or_else(|| {
+                (tag == "Ref")
+                    .then(|| self.parameter_default(argument))
+                    .flatten()
+            })
+        };
+        to_json(pattern, &resolve)
     }
 
     /// Logical ids and properties of every resource of one type, in template order.
@@ -143,6 +195,41 @@ impl Template {
             })
             .unwrap_or_default()
     }
+}
+
+fn to_json(
+    value: &Value,
+    resolve: &dyn Fn(&str, &str) -> Option<serde_json::Value>,
+) -> Result<serde_json::Value, Error> {
+    Ok(match value {
+        Value::Tagged(tagged) => {
+            let argument = tagged
+                .value
+                .as_str()
+                .ok_or_else(|| format!("!{} takes one name here", tagged.tag))?;
+            let tag = tagged.tag.to_string();
+            let tag = tag.trim_start_matches('!');
+            resolve(tag, argument).ok_or_else(|| format!("nothing resolves !{tag} {argument}"))?
+        }
+        Value::Mapping(mapping) => {
+            let mut object = serde_json::Map::new();
+            for (key, value) in mapping {
+                let key = key.as_str().ok_or("pattern keys are strings")?;
+                object.insert(key.to_string(), to_json(value, resolve)?);
+            }
+            serde_json::Value::Object(object)
+        }
+        Value::Sequence(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|item| to_json(item, resolve))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::String(text) => serde_json::Value::from(text.as_str()),
+        Value::Bool(flag) => serde_json::Value::from(*flag),
+        Value::Number(number) => serde_json::to_value(number)?,
+        Value::Null => serde_json::Value::Null,
+    })
 }
 
 /// `!Ref X` → `X`.

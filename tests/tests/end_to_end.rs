@@ -287,19 +287,7 @@ async fn a_cloudtrail_delivery_file_flows_through() {
             .is_empty()
     );
     assert_eq!(harness.anomaly_count().await, 2);
-    let root_login = harness
-        .anomaly_item("5b0c1e0a-1111-4e6f-8a9b-000000000002")
-        .await
-        .unwrap();
-    assert_eq!(
-        text(&root_login, "role_id"),
-        "arn:aws:iam::111122223333:root"
-    );
-    let stop = harness
-        .anomaly_item("5b0c1e0a-1111-4e6f-8a9b-000000000005")
-        .await
-        .unwrap();
-    assert_eq!(text(&stop, "event_type"), "cloudtrail:StopLogging");
+    harness.assert_sample_delivery_anomalies().await;
     harness.cleanup().await;
 }
 

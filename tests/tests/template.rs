@@ -23,7 +23,7 @@ fn property<'a>(template: &'a Template, resource: &str, path: &[&str]) -> &'a Va
 #[test]
 fn functions_are_rust_on_arm64_with_json_logs() {
     let template = template();
-    for function in ["IngestFunction", "DetectorFunction"] {
+    for function in ["IngestFunction", "DetectorFunction", "CollectorFunction"] {
         let resource = template.resource(function).unwrap();
         assert_eq!(
             resource["Metadata"]["BuildMethod"], "rust-cargolambda",
@@ -99,6 +99,20 @@ fn the_functions_get_the_environment_their_main_reads() {
             ("PROFILES_TABLE".to_string(), "ProfilesTable".to_string()),
         ]
     );
+    let collector = template.function_environment("CollectorFunction");
+    assert_eq!(
+        collector,
+        vec![
+            ("EVENTS_QUEUE_URL".to_string(), "EventsQueue".to_string()),
+            (
+                "TRAIL_OBJECTS_DEAD_LETTER_QUEUE_URL".to_string(),
+                "TrailObjectsDeadLetterQueue".to_string()
+            ),
+        ]
+    );
+    let collector_main = include_str!("../../functions/collector/src/main.rs");
+    assert!(collector_main.contains("\"EVENTS_QUEUE_URL\""));
+    assert!(collector_main.contains("\"TRAIL_OBJECTS_DEAD_LETTER_QUEUE_URL\""));
     let ingest_main = include_str!("../../functions/ingest/src/main.rs");
     let detector_main = include_str!("../../functions/detector/src/main.rs");
     assert!(ingest_main.contains("\"EVENTS_QUEUE_URL\""));
@@ -135,10 +149,109 @@ fn the_eventbridge_rule_sends_aws_cloudtrail_events_to_the_queue_and_may() {
     )[0];
     assert_eq!(statement["Principal"]["Service"], "events.amazonaws.com");
     assert_eq!(statement["Action"], "sqs:SendMessage");
+    let senders: Vec<String> = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(get_att_target)
+        .collect();
     assert_eq!(
-        get_att_target(&statement["Condition"]["ArnEquals"]["aws:SourceArn"]).as_deref(),
-        Some("CloudTrailRule"),
-        "only our rule may send"
+        senders,
+        ["CloudTrailRule", "ForwardedCloudTrailRule"],
+        "only our rules may send"
+    );
+}
+
+#[test]
+fn every_rule_takes_read_only_events_by_default_with_one_pattern() {
+    let template = template();
+    let forwarder = Template::load_file("forwarder.yaml").expect("forwarder.yaml parses");
+    let home = property(&template, "CloudTrailRule", &["EventPattern"]);
+    assert_eq!(
+        property(&template, "ForwardedCloudTrailRule", &["EventPattern"]),
+        home,
+        "the forwarders' bus is read with the same pattern"
+    );
+    // The forwarder's pattern is the home pattern less the exclusion of the stack's roles.
+    let mut without_own_roles = home.clone();
+    without_own_roles["detail"]
+        .as_mapping_mut()
+        .unwrap()
+        .remove("$or");
+    assert_eq!(
+        forwarder
+            .properties("ForwardCloudTrailRule")
+            .unwrap()
+            .get("EventPattern")
+            .unwrap(),
+        &without_own_roles
+    );
+
+    for (template, rule) in [
+        (&template, "CloudTrailRule"),
+        (&template, "ForwardedCloudTrailRule"),
+        (&forwarder, "ForwardCloudTrailRule"),
+    ] {
+        let state = template.properties(rule).unwrap()["State"].clone();
+        let Value::Tagged(choice) = state else {
+            panic!("{rule}: State depends on ReadOnlyEvents")
+        };
+        assert_eq!(
+            choice.value,
+            serde_norway::from_str::<Value>(
+                "[WithReadOnlyEvents, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS, ENABLED]"
+            )
+            .unwrap(),
+            "{rule}"
+        );
+        assert_eq!(
+            template.parameter_default("ReadOnlyEvents"),
+            Some(serde_json::json!("include"))
+        );
+        let excluded = template.parameter_default("ExcludedCalls").unwrap();
+        assert!(excluded.as_array().unwrap().contains(&"Decrypt".into()));
+        assert!(
+            !excluded
+                .as_array()
+                .unwrap()
+                .contains(&"GetCallerIdentity".into())
+        );
+    }
+}
+
+#[test]
+fn forwarders_send_to_the_home_bus_which_admits_the_organization_or_listed_accounts() {
+    let template = template();
+    let forwarder = Template::load_file("forwarder.yaml").expect("forwarder.yaml parses");
+    let target = &forwarder.properties("ForwardCloudTrailRule").unwrap()["Targets"][0];
+    assert_eq!(
+        ref_target(&target["Arn"]).as_deref(),
+        Some("HomeEventBusArn")
+    );
+    assert_eq!(
+        get_att_target(&target["RoleArn"]).as_deref(),
+        Some("ForwarderRole"),
+        "a bus in another region or account needs a role"
+    );
+    assert_eq!(
+        ref_target(property(
+            &template,
+            "ForwardedCloudTrailRule",
+            &["EventBusName"]
+        ))
+        .as_deref(),
+        Some("ForwardedEventsBus")
+    );
+    let organization = property(&template, "OrganizationForwardersPolicy", &["Statement"]);
+    assert_eq!(organization["Action"], "events:PutEvents");
+    assert_eq!(
+        ref_target(&organization["Condition"]["StringEquals"]["aws:PrincipalOrgID"]).as_deref(),
+        Some("OrganizationId")
+    );
+    let accounts = property(&template, "AccountForwardersPolicy", &["Statement"]);
+    assert_eq!(
+        ref_target(&accounts["Principal"]["AWS"]).as_deref(),
+        Some("ForwarderAccountIds")
     );
 }
 
@@ -215,9 +328,65 @@ fn the_outputs_name_the_api_queue_and_tables() {
         "IngestUrl",
         "EventsQueueUrl",
         "EventsDeadLetterQueueUrl",
+        "ForwardedEventsBusArn",
         "AnomaliesTableName",
         "ProfilesTableName",
     ] {
         assert!(document["Outputs"].get(output).is_some(), "{output}");
     }
+}
+
+#[test]
+fn the_collector_is_optional_and_reads_its_queue_with_partial_failures() {
+    let template = template();
+    for resource in [
+        "CollectorFunction",
+        "TrailObjectsQueue",
+        "TrailObjectsDeadLetterQueue",
+        "TrailObjectsQueuePolicy",
+    ] {
+        assert_eq!(
+            template.resource(resource).unwrap()["Condition"],
+            "CollectsTrailBucket",
+            "{resource} exists only with a trail bucket"
+        );
+    }
+    let source = property(
+        &template,
+        "CollectorFunction",
+        &["Events", "TrailObjects", "Properties"],
+    );
+    assert_eq!(
+        get_att_target(&source["Queue"]).as_deref(),
+        Some("TrailObjectsQueue")
+    );
+    assert_eq!(
+        source["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    let timeout = property(&template, "CollectorFunction", &["Timeout"])
+        .as_u64()
+        .unwrap();
+    let queue = template
+        .queues()
+        .into_iter()
+        .find(|q| q.logical_id == "TrailObjectsQueue")
+        .unwrap();
+    assert!(queue.visibility_timeout.unwrap() >= 6 * timeout);
+    assert_eq!(
+        queue.redrive,
+        Some(("TrailObjectsDeadLetterQueue".to_string(), 5))
+    );
+    let statement = &property(
+        &template,
+        "TrailObjectsQueuePolicy",
+        &["PolicyDocument", "Statement"],
+    )[0];
+    assert_eq!(statement["Principal"]["Service"], "s3.amazonaws.com");
+    assert!(
+        statement["Condition"]["ArnLike"]
+            .get("aws:SourceArn")
+            .is_some(),
+        "only the trail bucket may notify"
+    );
 }

@@ -12,15 +12,7 @@ pub async fn handle<A: AnomalyStore, P: ProfileStore>(
     stores: Stores<'_, A, P>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let messages: Vec<IncomingMessage> = event
-        .payload
-        .records
-        .into_iter()
-        .map(|record| IncomingMessage {
-            message_id: record.message_id.unwrap_or_default(),
-            body: record.body,
-        })
-        .collect();
+    let messages = incoming_messages(event.payload);
     let report = detect::process_batch(engine, stores, &messages, chrono::Utc::now()).await;
     tracing::info!(
         messages = messages.len(),
@@ -30,9 +22,26 @@ pub async fn handle<A: AnomalyStore, P: ProfileStore>(
         failed = report.failed_message_ids.len(),
         "batch done"
     );
+    Ok(batch_response(report.failed_message_ids))
+}
+
+/// The messages of an SQS batch as the domain reads them.
+pub fn incoming_messages(event: SqsEvent) -> Vec<IncomingMessage> {
+    event
+        .records
+        .into_iter()
+        .map(|record| IncomingMessage {
+            message_id: record.message_id.unwrap_or_default(),
+            body: record.body,
+        })
+        .collect()
+}
+
+/// The answer that makes Lambda retry exactly these messages.
+pub fn batch_response(failed_message_ids: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    for message_id in report.failed_message_ids {
+    for message_id in failed_message_ids {
         response.add_failure(message_id);
     }
-    Ok(response)
+    response
 }

@@ -5,18 +5,27 @@ use std::sync::Mutex;
 
 use crate::anomaly::Anomaly;
 use crate::ports::{
-    AnomalyStore, EventQueue, OutgoingMessage, PutOutcome, QueueError, SendFailure, StoreError,
+    AnomalyStore, EventQueue, ObjectError, ObjectSource, OutgoingMessage, PutOutcome, QueueError,
+    SendFailure, StoreError,
 };
 
 #[derive(Debug, Default)]
 pub struct MemoryQueue {
-    bodies: Mutex<Vec<String>>,
+    messages: Mutex<Vec<OutgoingMessage>>,
 }
 
 impl MemoryQueue {
+    /// Every message sent so far, in order.
+    pub fn messages(&self) -> Vec<OutgoingMessage> {
+        self.messages.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
     /// Every message body sent so far, in order.
     pub fn bodies(&self) -> Vec<String> {
-        self.bodies.lock().map(|b| b.clone()).unwrap_or_default()
+        self.messages()
+            .into_iter()
+            .map(|message| message.body)
+            .collect()
     }
 }
 
@@ -25,11 +34,11 @@ impl EventQueue for MemoryQueue {
         &self,
         messages: &[OutgoingMessage],
     ) -> Result<Vec<SendFailure>, QueueError> {
-        let mut bodies = self
-            .bodies
+        let mut sent = self
+            .messages
             .lock()
             .map_err(|_| QueueError::Send("memory queue lock poisoned".into()))?;
-        bodies.extend(messages.iter().map(|message| message.body.clone()));
+        sent.extend(messages.iter().cloned());
         Ok(Vec::new())
     }
 }
@@ -68,5 +77,34 @@ impl AnomalyStore for MemoryAnomalyStore {
             .lock()
             .map_err(|_| StoreError::Request("memory store lock poisoned".into()))?;
         Ok(anomalies.get(event_id).cloned())
+    }
+}
+
+/// Objects held in memory, by bucket and key.
+#[derive(Debug, Default)]
+pub struct MemoryObjectSource {
+    objects: Mutex<HashMap<(String, String), Vec<u8>>>,
+}
+
+impl MemoryObjectSource {
+    pub fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+        if let Ok(mut objects) = self.objects.lock() {
+            objects.insert((bucket.to_string(), key.to_string()), bytes);
+        }
+    }
+}
+
+impl ObjectSource for MemoryObjectSource {
+    type Reader = std::io::Cursor<Vec<u8>>;
+
+    async fn open(&self, bucket: &str, key: &str) -> Result<Self::Reader, ObjectError> {
+        let objects = self.objects.lock().map_err(|_| ObjectError::Read {
+            object: format!("s3://{bucket}/{key}"),
+            reason: "memory object source lock poisoned".into(),
+        })?;
+        objects
+            .get(&(bucket.to_string(), key.to_string()))
+            .map(|bytes| std::io::Cursor::new(bytes.clone()))
+            .ok_or_else(|| ObjectError::NotFound(format!("s3://{bucket}/{key}")))
     }
 }

@@ -7,6 +7,8 @@ pub mod dynamodb_profiles;
 pub mod memory;
 pub mod memory_profiles;
 #[cfg(feature = "aws")]
+pub mod s3;
+#[cfg(feature = "aws")]
 pub mod sqs;
 
 #[cfg(feature = "aws")]

@@ -1,7 +1,7 @@
 //! The events queue on Amazon SQS.
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
 use super::sdk_error_text;
 use crate::ports::{EventQueue, OutgoingMessage, QueueError, SendFailure};
@@ -29,9 +29,18 @@ impl EventQueue for SqsEventQueue {
         let entries = messages
             .iter()
             .map(|message| {
-                SendMessageBatchRequestEntry::builder()
+                let mut entry = SendMessageBatchRequestEntry::builder()
                     .id(&message.id)
-                    .message_body(&message.body)
+                    .message_body(&message.body);
+                for (name, value) in &message.attributes {
+                    let attribute = MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(value)
+                        .build()
+                        .map_err(|error| QueueError::Send(error.to_string()))?;
+                    entry = entry.message_attributes(*name, attribute);
+                }
+                entry
                     .build()
                     .map_err(|error| QueueError::Send(error.to_string()))
             })

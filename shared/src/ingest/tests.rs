@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::adapters::memory::MemoryQueue;
-use crate::ports::QueueError;
+use crate::ports::{QueueError, SendFailure};
 
 const EXAMPLE: &str = r#"{"RequestID":"8f884d95-b266-4018-8767-c4a79ecee7a6","EventID":"8f884d95-b266-4018-8767-c4a79ecee7a6","RoleID":"role12","EventType":"type1","EventTimestamp":"2023-06-23T16:23:18Z","AffectedAssets":["asset1","asset2"]}"#;
 
