@@ -45,6 +45,12 @@ pub async fn check_all<A: ProfileStore, B: ProfileStore>(first: &A, second: &B, 
     hours_are_counted_and_typical_hours_computed(first, &format!("{run}-hours")).await;
     denied_calls_are_counted_in_their_window(first, &format!("{run}-denied")).await;
     denied_calls_are_counted_across_instances(first, second, &format!("{run}-denied-shared")).await;
+    the_earliest_event_time_is_kept_whatever_the_arrival_order(
+        first,
+        second,
+        &format!("{run}-order"),
+    )
+    .await;
 }
 
 pub async fn first_sightings_are_news_once<S: ProfileStore>(store: &S, principal: &str) {
@@ -275,4 +281,126 @@ pub async fn denied_calls_are_counted_across_instances<A: ProfileStore, B: Profi
     }
     // A burst spread over two detectors is one burst.
     assert_eq!(counts, vec![4, 5]);
+}
+
+/// S3 delivers minutes after EventBridge, backfill days after: a profile keeps the earliest
+/// event time of the principal and of its account, not the order events were processed in.
+pub async fn the_earliest_event_time_is_kept_whatever_the_arrival_order<
+    A: ProfileStore,
+    B: ProfileStore,
+>(
+    first: &A,
+    second: &B,
+    principal: &str,
+) {
+    let config = BaselineConfig::default();
+    let day = |days: i64| at(0, 0) + Duration::days(days);
+    let late = first
+        .observe(&features(principal, "late", &[]), day(10), &config)
+        .await
+        .unwrap();
+    assert_eq!(late.first_seen, None, "the first event processed");
+    let early = first
+        .observe(&features(principal, "early", &[]), day(1), &config)
+        .await
+        .unwrap();
+    assert_eq!(
+        early.first_seen,
+        Some(day(10)),
+        "an older event arrives after a newer one"
+    );
+    assert!(
+        early.learning(day(1), &config),
+        "before the known history: learning"
+    );
+    first.flush().await.unwrap();
+
+    // Another instance, and this one again, measure history from the earliest event.
+    for (observation, instance) in [
+        (
+            second
+                .observe(&features(principal, "middle", &[]), day(9), &config)
+                .await
+                .unwrap(),
+            "the other instance",
+        ),
+        (
+            first
+                .observe(&features(principal, "after", &[]), day(11), &config)
+                .await
+                .unwrap(),
+            "the same instance",
+        ),
+    ] {
+        assert_eq!(observation.first_seen, Some(day(1)), "{instance}");
+        assert_eq!(
+            observation.account_first_seen,
+            Some(day(1)),
+            "{instance}: the account's first event"
+        );
+    }
+}
+
+/// The contract every [`ReceiptStore`](crate::ports::ReceiptStore) keeps, on two instances
+/// that share their state.
+pub async fn check_receipts<A: crate::ports::ReceiptStore, B: crate::ports::ReceiptStore>(
+    first: &A,
+    second: &B,
+    run: &str,
+) {
+    let stream = format!("{run}-111122223333/us-east-1");
+    let minute = 29_000_000;
+    assert!(first.evaluated(&stream, minute).await.unwrap().is_empty());
+    first
+        .record(&stream, minute, &["a".to_string(), "b".to_string()])
+        .await
+        .unwrap();
+    second
+        .record(&stream, minute, &["c".to_string()])
+        .await
+        .unwrap();
+    // A batch recorded twice (a retry) changes nothing.
+    second
+        .record(&stream, minute, &["c".to_string()])
+        .await
+        .unwrap();
+    let mut seen: Vec<String> = first
+        .evaluated(&stream, minute)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["a", "b", "c"], "what both instances recorded");
+    assert!(
+        second
+            .evaluated(&stream, minute + 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "minutes are apart"
+    );
+    assert!(
+        second
+            .evaluated(&format!("{stream}-other"), minute)
+            .await
+            .unwrap()
+            .is_empty(),
+        "streams are apart"
+    );
+
+    assert_eq!(first.realtime_start(&stream).await.unwrap(), None);
+    first.note_realtime(&stream, at(10, 0)).await.unwrap();
+    assert_eq!(
+        second.realtime_start(&stream).await.unwrap(),
+        Some(at(10, 0))
+    );
+    second.note_realtime(&stream, at(9, 0)).await.unwrap();
+    first.note_realtime(&stream, at(11, 0)).await.unwrap();
+    for instance in [
+        first.realtime_start(&stream).await.unwrap(),
+        second.realtime_start(&stream).await.unwrap(),
+    ] {
+        assert_eq!(instance, Some(at(9, 0)), "the earliest time noted");
+    }
 }

@@ -1,17 +1,98 @@
-//! The detector's work on one queue batch: parse each message on its own, detect, store
-//! each anomaly once, and name exactly the messages that must be retried.
+//! The detector's work on one queue batch: parse each message on its own, evaluate each
+//! event once however it came and however often, store each anomaly once, and name exactly
+//! the messages that must be retried.
+//!
+//! Each event is evaluated once: duplicates within a batch and events this warm instance
+//! evaluated already are dropped in memory; events from the late paths (the trail's S3
+//! record, the ingest API) are checked against the receipts of what was evaluated, which
+//! every batch records (one write per batch and minute, not per event). Events that arrive
+//! by S3 only, in a stream EventBridge delivers in real time, are delivery gaps: counted and
+//! logged.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
 use crate::engine::Engine;
+use crate::event::Event;
 use crate::input::{self, BodyError, Problem};
-use crate::ports::{AnomalyStore, ProfileStore, PutOutcome, StoreError};
+use crate::ports::{AnomalyStore, ProfileStore, PutOutcome, ReceiptStore, StoreError};
 
 /// A queue message as the detector receives it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IncomingMessage {
     pub message_id: String,
     pub body: Option<String>,
+    /// The `trailwatch-origin` attribute: `s3` or `ingest`; none for EventBridge.
+    pub origin: Option<String>,
+}
+
+impl IncomingMessage {
+    /// Whether the message came by a path that may repeat what EventBridge delivered.
+    fn is_late_path(&self) -> bool {
+        self.origin.is_some()
+    }
+
+    fn is_from_s3(&self) -> bool {
+        self.origin.as_deref() == Some("s3")
+    }
+}
+
+/// The event ids a warm detector evaluated lately, bounded: the oldest are forgotten first.
+#[derive(Debug)]
+pub struct RecentEvents {
+    capacity: usize,
+    ids: Mutex<(HashSet<String>, VecDeque<String>)>,
+}
+
+impl RecentEvents {
+    /// Remembers up to `capacity` ids (about 100 bytes each).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            ids: Mutex::new((HashSet::new(), VecDeque::new())),
+        }
+    }
+
+    pub fn contains(&self, event_id: &str) -> bool {
+        self.ids
+            .lock()
+            .map(|ids| ids.0.contains(event_id))
+            .unwrap_or(false)
+    }
+
+    pub fn insert(&self, event_id: &str) {
+        let Ok(mut guard) = self.ids.lock() else {
+            return;
+        };
+        let (set, order) = &mut *guard;
+        if set.insert(event_id.to_string()) {
+            order.push_back(event_id.to_string());
+            while order.len() > self.capacity {
+                if let Some(oldest) = order.pop_front() {
+                    set.remove(&oldest);
+                }
+            }
+        }
+    }
+}
+
+impl Default for RecentEvents {
+    /// 100,000 ids: about 10 MB, hours of a busy account's events.
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
+/// The receipts key of an event: its stream (account and region) and minute.
+fn receipt_key(event: &Event) -> (String, i64) {
+    let stream = format!(
+        "{}/{}",
+        event.account_id.as_deref().unwrap_or("-"),
+        event.region.as_deref().unwrap_or("-")
+    );
+    (stream, event.event_time.timestamp().div_euclid(60))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,27 +122,59 @@ pub struct BatchReport {
     pub anomalies_written: usize,
     /// Anomalies already stored by an earlier delivery of the same event.
     pub duplicates: usize,
+    /// Events not evaluated because they were evaluated already (another path, a repeat).
+    pub already_evaluated: usize,
+    /// Events that arrived by S3 only, in a stream EventBridge delivers in real time.
+    pub delivery_gaps: usize,
     /// Messages to retry (and, after the queue's limit, to dead-letter).
     pub failed_message_ids: Vec<String>,
 }
 
-/// The stores the detector works with.
-pub struct Stores<'a, A, P> {
+/// The stores the detector works with, and what its warm instance remembers.
+pub struct Stores<'a, A, P, R> {
     pub anomalies: &'a A,
     pub profiles: &'a P,
+    pub receipts: &'a R,
+    pub recent: &'a RecentEvents,
 }
 
-pub async fn process_batch<A: AnomalyStore, P: ProfileStore>(
+/// What one batch learns as it goes: receipts read, events evaluated.
+#[derive(Default)]
+struct BatchState {
+    receipts: HashMap<(String, i64), HashSet<String>>,
+    realtime_start: HashMap<String, Option<DateTime<Utc>>>,
+    /// Evaluated in this batch, by receipt key: recorded at its end.
+    evaluated: BTreeMap<(String, i64), Vec<String>>,
+    /// The earliest real-time event of each stream in this batch.
+    realtime: HashMap<String, DateTime<Utc>>,
+}
+
+pub async fn process_batch<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
     engine: &Engine,
-    stores: Stores<'_, A, P>,
+    stores: Stores<'_, A, P, R>,
     messages: &[IncomingMessage],
     now: DateTime<Utc>,
 ) -> BatchReport {
     let mut report = BatchReport::default();
+    let mut batch = BatchState::default();
     for message in messages {
-        if let Err(error) = process_message(engine, &stores, message, now, &mut report).await {
+        if let Err(error) =
+            process_message(engine, &stores, message, now, &mut report, &mut batch).await
+        {
             tracing::warn!(message_id = %message.message_id, %error, "message failed");
             report.failed_message_ids.push(message.message_id.clone());
+        }
+    }
+    // Receipts let a later path skip what this batch evaluated; a lost one costs a repeated
+    // evaluation (the anomaly is still written once), never an event.
+    for ((stream, minute), ids) in &batch.evaluated {
+        if let Err(error) = stores.receipts.record(stream, *minute, ids).await {
+            tracing::warn!(%error, %stream, minute, "receipts not saved");
+        }
+    }
+    for (stream, at) in &batch.realtime {
+        if let Err(error) = stores.receipts.note_realtime(stream, *at).await {
+            tracing::warn!(%error, %stream, "real-time delivery not noted");
         }
     }
     // Call counts are approximate by nature: a failed flush costs some counts, not events.
@@ -71,12 +184,60 @@ pub async fn process_batch<A: AnomalyStore, P: ProfileStore>(
     report
 }
 
-async fn process_message<A: AnomalyStore, P: ProfileStore>(
+/// Whether the event was evaluated already: in this batch, by this instance, or (for the
+/// late paths) by any detector, according to the receipts.
+async fn evaluated_already<R: ReceiptStore>(
+    receipts: &R,
+    recent: &RecentEvents,
+    batch: &mut BatchState,
+    message: &IncomingMessage,
+    event: &Event,
+    key: &(String, i64),
+) -> Result<bool, StoreError> {
+    if recent.contains(&event.event_id) {
+        return Ok(true);
+    }
+    if !message.is_late_path() {
+        return Ok(false);
+    }
+    if !batch.receipts.contains_key(key) {
+        let seen = receipts.evaluated(&key.0, key.1).await?;
+        batch.receipts.insert(key.clone(), seen);
+    }
+    Ok(batch
+        .receipts
+        .get(key)
+        .is_some_and(|seen| seen.contains(&event.event_id)))
+}
+
+async fn is_delivery_gap<R: ReceiptStore>(
+    receipts: &R,
+    batch: &mut BatchState,
+    message: &IncomingMessage,
+    event: &Event,
+    stream: &str,
+) -> Result<bool, StoreError> {
+    if !message.is_from_s3() {
+        return Ok(false);
+    }
+    let start = match batch.realtime_start.get(stream) {
+        Some(start) => *start,
+        None => {
+            let start = receipts.realtime_start(stream).await?;
+            batch.realtime_start.insert(stream.to_string(), start);
+            start
+        }
+    };
+    Ok(start.is_some_and(|since| event.event_time >= since))
+}
+
+async fn process_message<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
     engine: &Engine,
-    stores: &Stores<'_, A, P>,
+    stores: &Stores<'_, A, P, R>,
     message: &IncomingMessage,
     now: DateTime<Utc>,
     report: &mut BatchReport,
+    batch: &mut BatchState,
 ) -> Result<(), MessageError> {
     let body = message.body.as_deref().ok_or(MessageError::NoBody)?;
     let parsed = input::parse_body(body.as_bytes())?;
@@ -95,24 +256,54 @@ async fn process_message<A: AnomalyStore, P: ProfileStore>(
     }
     for event in events {
         report.events += 1;
-        let Some(anomaly) = engine.evaluate(&event, stores.profiles, now).await? else {
+        let key = receipt_key(&event);
+        if evaluated_already(stores.receipts, stores.recent, batch, message, &event, &key).await? {
+            report.already_evaluated += 1;
             continue;
-        };
-        match stores.anomalies.put_if_absent(&anomaly).await? {
-            PutOutcome::Inserted => {
-                report.anomalies_written += 1;
-                tracing::info!(
-                    event_id = %anomaly.event_id,
-                    principal = %anomaly.principal,
-                    action = %anomaly.action,
-                    severity = %anomaly.severity,
-                    score = anomaly.score,
-                    reasons = ?anomaly.reasons,
-                    "anomaly"
-                );
-            }
-            PutOutcome::AlreadyPresent => report.duplicates += 1,
         }
+        if is_delivery_gap(stores.receipts, batch, message, &event, &key.0).await? {
+            report.delivery_gaps += 1;
+            tracing::warn!(
+                event_id = %event.event_id,
+                stream = %key.0,
+                event_time = %event.event_time,
+                "delivery gap: arrived by S3 only"
+            );
+        }
+        if let Some(anomaly) = engine.evaluate(&event, stores.profiles, now).await? {
+            match stores.anomalies.put_if_absent(&anomaly).await? {
+                PutOutcome::Inserted => {
+                    report.anomalies_written += 1;
+                    tracing::info!(
+                        event_id = %anomaly.event_id,
+                        principal = %anomaly.principal,
+                        action = %anomaly.action,
+                        severity = %anomaly.severity,
+                        score = anomaly.score,
+                        reasons = ?anomaly.reasons,
+                        origin = message.origin.as_deref().unwrap_or("eventbridge"),
+                        "anomaly"
+                    );
+                }
+                PutOutcome::AlreadyPresent => report.duplicates += 1,
+            }
+        }
+        // Evaluated and its anomaly stored: whatever happens to the rest of the message,
+        // this event is not evaluated again. (Until here a retry evaluates it again, so an
+        // anomaly is never lost to a failed write.)
+        stores.recent.insert(&event.event_id);
+        if !message.is_late_path() {
+            let earliest = batch
+                .realtime
+                .entry(key.0.clone())
+                .or_insert(event.event_time);
+            *earliest = (*earliest).min(event.event_time);
+        }
+        batch
+            .evaluated
+            .entry(key)
+            .or_default()
+            .push(event.event_id.clone());
     }
     Ok(())
 }

@@ -122,3 +122,37 @@ pub trait ObjectSource: Send + Sync {
         key: &str,
     ) -> impl Future<Output = Result<Self::Reader, ObjectError>> + Send;
 }
+
+/// Which events were evaluated already, so an event that arrives again by a later path (the
+/// trail's S3 record after EventBridge, a re-posted backfill, a file S3 delivered twice)
+/// changes nothing. Receipts are kept per stream (account and region) and minute of event
+/// time, one item per batch and minute, not one write per event.
+pub trait ReceiptStore: Send + Sync {
+    /// The event ids evaluated so far in one stream's minute.
+    fn evaluated(
+        &self,
+        stream: &str,
+        minute: i64,
+    ) -> impl Future<Output = Result<std::collections::HashSet<String>, StoreError>> + Send;
+
+    /// Records that these events of one stream's minute were evaluated.
+    fn record(
+        &self,
+        stream: &str,
+        minute: i64,
+        event_ids: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Notes that the stream is delivered in real time (by EventBridge) at `at`.
+    fn note_realtime(
+        &self,
+        stream: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Since when the stream is delivered in real time (the earliest time noted), if it is.
+    fn realtime_start(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
+}

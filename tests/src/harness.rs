@@ -12,10 +12,11 @@ use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
+use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
 use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
 use trailwatch_shared::collect::Collector;
-use trailwatch_shared::detect::Stores;
+use trailwatch_shared::detect::{RecentEvents, Stores};
 
 use crate::Error;
 use crate::resources::LocalResources;
@@ -166,6 +167,8 @@ impl Harness {
             engine: Engine::default(),
             anomalies: DynamoDbAnomalyStore::new(self.dynamodb.clone(), self.anomalies_table()),
             profiles: DynamoDbProfileStore::new(self.dynamodb.clone(), self.profiles_table()),
+            receipts: DynamoDbReceiptStore::new(self.dynamodb.clone(), self.profiles_table()),
+            recent: RecentEvents::default(),
         }
     }
 
@@ -175,6 +178,8 @@ impl Harness {
         let stores = Stores {
             anomalies: &detector.anomalies,
             profiles: &detector.profiles,
+            receipts: &detector.receipts,
+            recent: &detector.recent,
         };
         trailwatch_detector::handle(&detector.engine, stores, event)
             .await
@@ -260,6 +265,8 @@ pub struct Detector {
     pub engine: Engine,
     pub anomalies: DynamoDbAnomalyStore,
     pub profiles: DynamoDbProfileStore,
+    pub receipts: DynamoDbReceiptStore,
+    pub recent: RecentEvents,
 }
 
 /// SQS messages as the Lambda event source mapping delivers them.

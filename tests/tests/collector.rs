@@ -1,10 +1,12 @@
 //! The S3 path end to end through the real SDK: a delivery file put into a bucket → S3's own
 //! notification on the trail objects queue → collector handler (streaming the object from
 //! S3) → events queue, packed → detector handler → anomalies. Digest files are skipped and a
-//! corrupt file is dead-lettered with its key.
+//! corrupt file is dead-lettered with its key. The same records delivered by EventBridge and
+//! by S3 are evaluated once.
 
 use std::io::Write;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
@@ -13,7 +15,9 @@ use aws_sdk_s3::types::{
 use aws_sdk_sqs::types::Message;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use serde_json::Value;
 use trailwatch_tests::harness::Harness;
+use trailwatch_tests::records::eventbridge_envelope;
 
 const LOG_KEY: &str = "AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/us-east-1/2026/11/02/111122223333_CloudTrail_us-east-1_20261102T0915Z_a1B2c3D4e5F6g7H8.json.gz";
 const DIGEST_KEY: &str = "AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail-Digest/us-east-1/2026/11/02/111122223333_CloudTrail-Digest_us-east-1_org_us-east-1_20261102T101500Z.json.gz";
@@ -153,5 +157,82 @@ async fn a_delivery_file_in_the_bucket_becomes_anomalies_and_bad_objects_are_rep
     let response = harness.detect(&packed).await;
     assert!(response.batch_item_failures.is_empty());
     harness.assert_sample_delivery_anomalies().await;
+    harness.cleanup().await;
+}
+
+/// The `events` counter of a principal's profile, as DynamoDB holds it.
+async fn profile_events(harness: &Harness, principal: &str) -> u64 {
+    let item = harness
+        .dynamodb
+        .get_item()
+        .table_name(harness.profiles_table())
+        .key("pk", AttributeValue::S(format!("P#{principal}")))
+        .key("sk", AttributeValue::S("PROFILE".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+        .expect("the principal has a profile");
+    match item.get("events") {
+        Some(AttributeValue::N(events)) => events.parse().unwrap(),
+        other => panic!("events is {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn events_from_eventbridge_and_from_s3_are_evaluated_once() {
+    let Some(harness) = Harness::new("collector_once").await else {
+        return;
+    };
+    let file: Value =
+        serde_json::from_str(include_str!("../../events/cloudtrail-delivery.json")).unwrap();
+    // EventBridge first, into one detector instance…
+    for record in file["Records"].as_array().unwrap() {
+        harness
+            .send_raw(&eventbridge_envelope(record).to_string())
+            .await;
+    }
+    let realtime = harness.receive(harness.events_queue_url(), 6).await;
+    assert_eq!(realtime.len(), 6);
+    assert!(
+        harness
+            .detect(&realtime)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let anomalies = harness.anomaly_count().await;
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    assert_eq!(profile_events(&harness, alice).await, 3);
+
+    // …then the same records from the trail's bucket, into another.
+    let bucket = trail_bucket(&harness).await;
+    let bytes = include_bytes!("../../events/cloudtrail-delivery.json");
+    put(&harness, &bucket, LOG_KEY, gzip(bytes)).await;
+    let notified = notifications(&harness, 1).await;
+    assert!(
+        harness
+            .collect(&notified)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    let packed = harness.receive(harness.events_queue_url(), 1).await;
+    assert_eq!(packed.len(), 1);
+    let other_instance = harness.detector();
+    let response = harness.detect_with(&other_instance, &packed).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    assert_eq!(
+        harness.anomaly_count().await,
+        anomalies,
+        "each anomaly once"
+    );
+    assert_eq!(
+        profile_events(&harness, alice).await,
+        3,
+        "each event counted once in the baseline"
+    );
     harness.cleanup().await;
 }

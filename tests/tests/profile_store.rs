@@ -1,8 +1,11 @@
-//! The DynamoDB profile store keeps the same contract as the in-memory one, against the
+//! The DynamoDB profile and receipt stores keep the same contracts as the in-memory ones, against the
 //! local endpoint, with two instances on one table as two warm detectors have.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
+use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
 use trailwatch_shared::contract;
 use trailwatch_tests::harness::Harness;
 
@@ -16,15 +19,7 @@ async fn dynamodb_keeps_the_profile_store_contract() {
     contract::check_all(&first, &second, "dynamodb").await;
 
     // Every item expires, and not before state_ttl (90 days) from now.
-    let items = harness
-        .dynamodb
-        .scan()
-        .table_name(harness.profiles_table())
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+    let items = profile_items(&harness).await;
     assert!(!items.is_empty());
     let soonest = chrono::Utc::now() + chrono::Duration::days(89);
     for item in &items {
@@ -37,4 +32,41 @@ async fn dynamodb_keeps_the_profile_store_contract() {
         );
     }
     harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn dynamodb_keeps_the_receipt_store_contract() {
+    let Some(harness) = Harness::new("receipt_contract").await else {
+        return;
+    };
+    let first = DynamoDbReceiptStore::new(harness.dynamodb.clone(), harness.profiles_table());
+    let second = DynamoDbReceiptStore::new(harness.dynamodb.clone(), harness.profiles_table());
+    contract::check_receipts(&first, &second, "dynamodb").await;
+
+    // Receipts expire (a week); the real-time marker is kept.
+    let items = profile_items(&harness).await;
+    let receipts: Vec<_> = items
+        .iter()
+        .filter(
+            |item| matches!(item.get("pk"), Some(AttributeValue::S(pk)) if pk.starts_with("R#")),
+        )
+        .collect();
+    assert_eq!(receipts.len(), 2, "one item per batch recorded: {items:?}");
+    for item in receipts {
+        assert!(item.contains_key("expires_at"), "{item:?}");
+    }
+    harness.cleanup().await;
+}
+
+/// Every item of the profiles table.
+async fn profile_items(harness: &Harness) -> Vec<HashMap<String, AttributeValue>> {
+    harness
+        .dynamodb
+        .scan()
+        .table_name(harness.profiles_table())
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
 }

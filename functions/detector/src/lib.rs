@@ -5,11 +5,12 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use trailwatch_shared::Engine;
 use trailwatch_shared::detect::{self, IncomingMessage, Stores};
-use trailwatch_shared::ports::{AnomalyStore, ProfileStore};
+use trailwatch_shared::ingest::ORIGIN_ATTRIBUTE;
+use trailwatch_shared::ports::{AnomalyStore, ProfileStore, ReceiptStore};
 
-pub async fn handle<A: AnomalyStore, P: ProfileStore>(
+pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
     engine: &Engine,
-    stores: Stores<'_, A, P>,
+    stores: Stores<'_, A, P, R>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let messages = incoming_messages(event.payload);
@@ -19,6 +20,8 @@ pub async fn handle<A: AnomalyStore, P: ProfileStore>(
         events = report.events,
         anomalies = report.anomalies_written,
         duplicates = report.duplicates,
+        already_evaluated = report.already_evaluated,
+        delivery_gaps = report.delivery_gaps,
         failed = report.failed_message_ids.len(),
         "batch done"
     );
@@ -31,6 +34,10 @@ pub fn incoming_messages(event: SqsEvent) -> Vec<IncomingMessage> {
         .records
         .into_iter()
         .map(|record| IncomingMessage {
+            origin: record
+                .message_attributes
+                .get(ORIGIN_ATTRIBUTE)
+                .and_then(|attribute| attribute.string_value.clone()),
             message_id: record.message_id.unwrap_or_default(),
             body: record.body,
         })

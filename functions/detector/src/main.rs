@@ -6,8 +6,9 @@ use lambda_runtime::{Error, run, service_fn};
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
+use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
 use trailwatch_shared::baseline::BaselineConfig;
-use trailwatch_shared::detect::Stores;
+use trailwatch_shared::detect::{RecentEvents, Stores};
 use trailwatch_shared::rules::CATALOG;
 use trailwatch_shared::sigma::SigmaRules;
 
@@ -22,7 +23,9 @@ async fn main() -> Result<(), Error> {
     let client = aws_sdk_dynamodb::Client::new(&config);
     // Built once: the profile store's cache lives as long as this warm instance.
     let anomalies = DynamoDbAnomalyStore::new(client.clone(), anomalies_table);
-    let profiles = DynamoDbProfileStore::new(client, profiles_table);
+    let profiles = DynamoDbProfileStore::new(client.clone(), profiles_table.clone());
+    let receipts = DynamoDbReceiptStore::new(client, profiles_table);
+    let recent = RecentEvents::default();
     let mut engine = Engine::new(CATALOG, BaselineConfig::from_env()?);
     // Sigma rules packaged with the function (or on a mounted file system), if named.
     if let Ok(dir) = std::env::var("TRAILWATCH_SIGMA_DIR") {
@@ -37,6 +40,8 @@ async fn main() -> Result<(), Error> {
         let stores = Stores {
             anomalies: &anomalies,
             profiles: &profiles,
+            receipts: &receipts,
+            recent: &recent,
         };
         trailwatch_detector::handle(&engine, stores, event)
     }))

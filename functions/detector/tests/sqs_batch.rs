@@ -5,7 +5,8 @@ use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::memory::MemoryAnomalyStore;
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
-use trailwatch_shared::detect::Stores;
+use trailwatch_shared::adapters::memory_receipts::MemoryReceiptStore;
+use trailwatch_shared::detect::{RecentEvents, Stores};
 use trailwatch_shared::ports::AnomalyStore;
 
 #[tokio::test]
@@ -19,6 +20,8 @@ async fn the_sample_batch_reports_only_its_poison_message() {
         Stores {
             anomalies: &store,
             profiles: &profiles,
+            receipts: &MemoryReceiptStore::default(),
+            recent: &RecentEvents::default(),
         },
         LambdaEvent::new(batch, Context::default()),
     )

@@ -88,8 +88,8 @@ impl DynamoDbProfileStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk))
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S(sk.clone()))
             .update_expression(
                 "SET first_seen = if_not_exists(first_seen, :at), \
                  first_event = if_not_exists(first_event, :event), \
@@ -110,6 +110,11 @@ impl DynamoDbProfileStore {
             .map(|time| time.with_timezone(&Utc));
         let first_event = text(&old, "first_event");
         let events = number(&old, "events").unwrap_or(0);
+        if first_seen.is_some_and(|first| at < first) {
+            // An event older than any seen before (S3 minutes behind EventBridge, a
+            // backfill): the item keeps the earliest event time.
+            lower_first_seen(&self.client, &self.table, &pk, &sk, at).await?;
+        }
         Ok(first_seen
             .zip(first_event)
             .map(|(seen, event)| (seen, event, events)))
@@ -171,8 +176,19 @@ impl DynamoDbProfileStore {
         at: DateTime<Utc>,
         config: &BaselineConfig,
     ) -> Result<DateTime<Utc>, StoreError> {
-        if let Some(first) = cache.accounts.get(account) {
-            return Ok(*first);
+        if let Some(first) = cache.accounts.get(account).copied() {
+            if at < first {
+                lower_first_seen(
+                    &self.client,
+                    &self.table,
+                    &format!("A#{account}"),
+                    "ACCOUNT",
+                    at,
+                )
+                .await?;
+                cache.accounts.insert(account.to_string(), at);
+            }
+            return Ok(first);
         }
         let old = self
             .claim_first(
@@ -220,6 +236,10 @@ impl ProfileStore for DynamoDbProfileStore {
 
         observation.first_seen =
             (principal.first_event != features.event_id).then_some(principal.first_seen);
+        if at < principal.first_seen {
+            lower_first_seen(&self.client, &self.table, &pk, "PROFILE", at).await?;
+            principal.first_seen = at;
+        }
         observation.events_before = principal.events;
         principal.events += 1;
         principal.pending_events += 1;
@@ -334,6 +354,38 @@ impl DynamoDbProfileStore {
     }
 }
 
+/// Sets an item's `first_seen` to `at` if that is earlier; another writer that set an even
+/// earlier time wins.
+pub(crate) async fn lower_first_seen(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    sk: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let result = client
+        .update_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_string()))
+        .key("sk", AttributeValue::S(sk.to_string()))
+        .update_expression("SET first_seen = :at")
+        .condition_expression("first_seen > :at")
+        .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(StoreError::Request(sdk_error_text(&error))),
+    }
+}
+
 fn principal_key(principal: &str) -> String {
     format!("P#{principal}")
 }
@@ -351,7 +403,7 @@ fn hour_key(hour: i64) -> String {
     format!("HOUR#{hour:010}")
 }
 
-fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+pub(crate) fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
     item.get(name)?.as_s().ok().cloned()
 }
 

@@ -4,8 +4,11 @@
 pub mod dynamodb;
 #[cfg(feature = "aws")]
 pub mod dynamodb_profiles;
+#[cfg(feature = "aws")]
+pub mod dynamodb_receipts;
 pub mod memory;
 pub mod memory_profiles;
+pub mod memory_receipts;
 #[cfg(feature = "aws")]
 pub mod s3;
 #[cfg(feature = "aws")]

@@ -210,6 +210,7 @@ fn incoming(id: &str, body: &str) -> crate::detect::IncomingMessage {
     crate::detect::IncomingMessage {
         message_id: id.into(),
         body: Some(body.into()),
+        origin: None,
     }
 }
 

@@ -4,12 +4,14 @@ use serde_json::json;
 use super::*;
 use crate::adapters::memory::MemoryAnomalyStore;
 use crate::adapters::memory_profiles::MemoryProfileStore;
+use crate::adapters::memory_receipts::MemoryReceiptStore;
 use crate::anomaly::Anomaly;
 
 fn message(id: &str, body: &str) -> IncomingMessage {
     IncomingMessage {
         message_id: id.to_string(),
         body: Some(body.to_string()),
+        origin: None,
     }
 }
 
@@ -24,6 +26,8 @@ async fn detect<A: AnomalyStore>(
         Stores {
             anomalies,
             profiles,
+            receipts: &MemoryReceiptStore::default(),
+            recent: &RecentEvents::default(),
         },
         messages,
         Utc::now(),
@@ -71,6 +75,7 @@ async fn a_poison_message_fails_alone() {
         IncomingMessage {
             message_id: "m4".into(),
             body: None,
+            origin: None,
         },
         message("m5", r#"{"EventID": "half an event"}"#),
     ];
@@ -144,4 +149,137 @@ async fn a_delivery_file_message_with_a_bad_record_writes_nothing_and_fails() {
     let report = detect(&store, &profiles, &[message("m1", &body)]).await;
     assert_eq!(report.failed_message_ids, vec!["m1"]);
     assert!(store.is_empty());
+}
+
+fn sample_records() -> Vec<serde_json::Value> {
+    let file: serde_json::Value =
+        serde_json::from_str(include_str!("../../../events/cloudtrail-delivery.json")).unwrap();
+    file["Records"].as_array().unwrap().clone()
+}
+
+/// A record as the EventBridge rule puts it on the queue: no origin attribute.
+fn from_eventbridge(id: &str, record: &serde_json::Value) -> IncomingMessage {
+    let envelope = json!({"version": "0", "id": id, "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.cloudtrail", "account": "111122223333", "time": record["eventTime"],
+        "region": record["awsRegion"], "resources": [], "detail": record});
+    message(id, &envelope.to_string())
+}
+
+fn packed(id: &str, origin: &str, records: &[serde_json::Value]) -> IncomingMessage {
+    IncomingMessage {
+        origin: Some(origin.to_string()),
+        ..message(id, &json!({ "Records": records }).to_string())
+    }
+}
+
+#[tokio::test]
+async fn each_event_is_evaluated_once_whichever_way_it_came_and_s3_only_events_are_gaps() {
+    let anomalies = MemoryAnomalyStore::default();
+    let profiles = MemoryProfileStore::default();
+    let receipts = MemoryReceiptStore::default();
+    let (realtime_instance, s3_instance) = (RecentEvents::default(), RecentEvents::default());
+    let records = sample_records();
+    // EventBridge delivers all but the last record, to one detector instance…
+    let realtime: Vec<IncomingMessage> = records[..5]
+        .iter()
+        .enumerate()
+        .map(|(n, record)| from_eventbridge(&format!("eb{n}"), record))
+        .collect();
+    let stores = |recent| Stores {
+        anomalies: &anomalies,
+        profiles: &profiles,
+        receipts: &receipts,
+        recent,
+    };
+    let first = process_batch(
+        &Engine::default(),
+        stores(&realtime_instance),
+        &realtime,
+        Utc::now(),
+    )
+    .await;
+    assert_eq!((first.events, first.already_evaluated), (5, 0));
+    // …then the trail's file brings all six to another.
+    let second = process_batch(
+        &Engine::default(),
+        stores(&s3_instance),
+        &[packed("s3", "s3", &records)],
+        Utc::now(),
+    )
+    .await;
+    assert_eq!(
+        second,
+        BatchReport {
+            events: 6,
+            already_evaluated: 5,
+            delivery_gaps: 1,
+            ..BatchReport::default()
+        },
+        "only the record EventBridge missed is evaluated, and it is a gap"
+    );
+    // The file delivered again changes nothing, on either instance.
+    for recent in [&s3_instance, &realtime_instance] {
+        let again = process_batch(
+            &Engine::default(),
+            stores(recent),
+            &[packed("s3-again", "s3", &records)],
+            Utc::now(),
+        )
+        .await;
+        assert_eq!((again.already_evaluated, again.delivery_gaps), (6, 0));
+    }
+    assert_eq!(
+        anomalies.len(),
+        2,
+        "the root login and StopLogging, once each"
+    );
+}
+
+#[tokio::test]
+async fn repeats_within_a_batch_are_evaluated_once_and_backfill_is_no_gap() {
+    let anomalies = MemoryAnomalyStore::default();
+    let profiles = MemoryProfileStore::default();
+    let receipts = MemoryReceiptStore::default();
+    let recent = RecentEvents::default();
+    let records = sample_records();
+    // EventBridge has delivered this stream, so an S3-only event would be a gap…
+    receipts
+        .note_realtime(
+            "111122223333/us-east-1",
+            Utc::now() - chrono::Duration::days(3650),
+        )
+        .await
+        .unwrap();
+    let twice: Vec<serde_json::Value> = records.iter().chain(&records).cloned().collect();
+    let report = process_batch(
+        &Engine::default(),
+        Stores {
+            anomalies: &anomalies,
+            profiles: &profiles,
+            receipts: &receipts,
+            recent: &recent,
+        },
+        // …but events posted to the ingest API are backfill, not gaps.
+        &[packed("m1", "ingest", &twice)],
+        Utc::now(),
+    )
+    .await;
+    assert_eq!(
+        (
+            report.events,
+            report.already_evaluated,
+            report.delivery_gaps
+        ),
+        (12, 6, 0)
+    );
+}
+
+#[test]
+fn recent_events_forget_the_oldest_first() {
+    let recent = RecentEvents::new(2);
+    for id in ["a", "b", "c"] {
+        recent.insert(id);
+    }
+    assert!(!recent.contains("a"));
+    assert!(recent.contains("b") && recent.contains("c"));
 }

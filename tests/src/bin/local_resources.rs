@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     let config = aws_config::load_from_env().await;
     let resources = LocalResources::create(&config, &template, &prefix).await?;
     let mut printed = std::collections::BTreeSet::new();
-    for function in ["IngestFunction", "DetectorFunction"] {
+    for function in ["IngestFunction", "DetectorFunction", "CollectorFunction"] {
         for (variable, logical_id) in template.function_environment(function) {
             if let Some(value) = resources.reference(&logical_id)
                 && printed.insert(variable.clone())
