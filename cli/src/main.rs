@@ -1,6 +1,7 @@
 //! `trailwatch`: the detection engine on your laptop, no AWS account needed.
 
 mod report;
+mod s3;
 mod sources;
 
 use std::path::PathBuf;
@@ -63,11 +64,57 @@ struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     sigma: Option<PathBuf>,
     #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
     tuning: Tuning,
-    /// Files or directories to scan (directories are walked for .json, .jsonl, .ndjson
-    /// and their .gz forms).
+    /// Files, directories (walked for .json, .jsonl, .ndjson and their .gz forms) or
+    /// s3://bucket/prefix addresses of a trail's bucket, in any mix.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
+}
+
+/// Which events a scan takes; for `s3://` addresses, also which prefixes it lists.
+#[derive(Args, Default)]
+pub struct Selection {
+    /// Only events on or after this day (UTC, YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<chrono::NaiveDate>,
+    /// Only events on or before this day (UTC, YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<chrono::NaiveDate>,
+    /// Only this account's events (repeat for more).
+    #[arg(long, value_name = "ID")]
+    pub account: Vec<String>,
+    /// Only this region's events (repeat for more).
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+}
+
+impl Selection {
+    /// Whether a day's partition may hold selected events: the day itself, or the day
+    /// before it (files delivered after midnight).
+    pub fn may_hold(&self, day: chrono::NaiveDate) -> bool {
+        self.since.is_none_or(|since| day >= since)
+            && self
+                .until
+                .is_none_or(|until| day <= until.succ_opt().unwrap_or(until))
+    }
+
+    fn admits(&self, event: &Event) -> bool {
+        let day = event.event_time.date_naive();
+        self.since.is_none_or(|since| day >= since)
+            && self.until.is_none_or(|until| day <= until)
+            && (self.account.is_empty()
+                || event
+                    .account_id
+                    .as_ref()
+                    .is_some_and(|id| self.account.contains(id)))
+            && (self.region.is_empty()
+                || event
+                    .region
+                    .as_ref()
+                    .is_some_and(|region| self.region.contains(region)))
+    }
 }
 
 /// The baselines' settings; the detector function reads the same ones from
@@ -184,12 +231,25 @@ fn scan(args: &ScanArgs) -> ExitCode {
             }
         }
     }
-    let loaded = sources::load(&args.paths, &mut std::io::stderr());
+    let (addresses, files): (Vec<&PathBuf>, Vec<&PathBuf>) = args
+        .paths
+        .iter()
+        .partition(|path| path.to_str().is_some_and(|text| text.starts_with("s3://")));
+    let files: Vec<PathBuf> = files.into_iter().cloned().collect();
+    let mut loaded = sources::load(&files, &mut std::io::stderr());
+    if !addresses.is_empty() {
+        let read = block_on(load_s3(&addresses, &args.selection, &mut loaded));
+        if let Err(error) = read {
+            eprintln!("trailwatch: {error}");
+            return ExitCode::from(USAGE);
+        }
+    }
     if loaded.files_read == 0 {
         eprintln!("trailwatch: nothing could be read");
         return ExitCode::from(USAGE);
     }
     let mut events = loaded.events;
+    events.retain(|event| args.selection.admits(event));
     // Baselines only make sense in the order things happened.
     events.sort_by_key(|event| event.event_time);
     let anomalies = match block_on(evaluate_in_order(&engine, &events)) {
@@ -227,6 +287,22 @@ fn scan(args: &ScanArgs) -> ExitCode {
     }
 }
 
+/// Reads the `s3://` addresses, one object at a time.
+async fn load_s3(
+    addresses: &[&PathBuf],
+    selection: &Selection,
+    loaded: &mut sources::Loaded,
+) -> Result<(), String> {
+    let config = aws_config::load_from_env().await;
+    let client = aws_sdk_s3::Client::new(&config);
+    for address in addresses {
+        let text = address.to_string_lossy();
+        let url = s3::S3Url::parse(&text).unwrap_or_else(|| Err(format!("{text}: not s3://")))?;
+        s3::load(&client, &url, selection, loaded, &mut std::io::stderr()).await?;
+    }
+    Ok(())
+}
+
 /// Runs the engine over events already in event-time order, baselines learning as they go.
 async fn evaluate_in_order(engine: &Engine, events: &[Event]) -> Result<Vec<Anomaly>, StoreError> {
     let profiles = MemoryProfileStore::default();
@@ -247,9 +323,10 @@ async fn evaluate_in_order(engine: &Engine, events: &[Event]) -> Result<Vec<Anom
     Ok(anomalies)
 }
 
-/// Runs a future that never waits on I/O (the in-memory stores) to completion.
+/// Runs a future to completion on a runtime of this thread (S3 reads, the in-memory stores).
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .map(|runtime| runtime.block_on(future))
         .unwrap_or_else(|error| panic!("cannot start the async runtime: {error}"))

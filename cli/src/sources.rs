@@ -18,7 +18,7 @@ const EXTENSIONS: [&str; 6] = [
     ".ndjson.gz",
 ];
 /// Problems printed per file before the rest are only counted.
-const PROBLEMS_SHOWN: usize = 20;
+pub const PROBLEMS_SHOWN: usize = 20;
 
 #[derive(Default)]
 pub struct Loaded {

@@ -9,12 +9,12 @@ pub mod dynamodb_receipts;
 pub mod memory;
 pub mod memory_profiles;
 pub mod memory_receipts;
-#[cfg(feature = "aws")]
+#[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "aws")]
 pub mod sqs;
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "s3")]
 /// The whole chain of an SDK error, not just its outermost "service error".
 pub(crate) fn sdk_error_text(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
