@@ -1,8 +1,9 @@
 """Deploys template.yaml, as it is, to a LocalStack that runs Lambda functions, and drives the
 deployed stack: function URL -> ingest function -> queue -> event source mapping -> detector
 function -> DynamoDB; EventBridge CloudTrail events -> rule -> queue; a delivery file put into the
-trail bucket -> S3 notification -> collector function -> queue -> detector; a poison message held
-back by a partial batch failure.
+trail bucket -> S3 notification -> collector function -> queue -> detector; forwarder.yaml in a
+second region -> the stack's bus -> queue -> detector; a poison message held back by a partial
+batch failure.
 
 Run by scripts/stack-test, which builds the functions for this machine first. Only what
 community LocalStack cannot do is changed in the deployed copy: the code comes from S3 zips of
@@ -26,13 +27,19 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 REGION = os.environ.get("AWS_REGION", "us-east-1")
+# Where forwarder.yaml is deployed: any region but the stack's.
+SECOND_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
 BINARIES = {"IngestFunction": "ingest", "DetectorFunction": "detector", "CollectorFunction": "collector"}
 SIGMA_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "sigma-aws-cloudtrail"))
 results = []
 
 
 def client(service):
-    return boto3.client(service, endpoint_url=ENDPOINT, region_name=REGION)
+    return client_in(service, REGION)
+
+
+def client_in(service, region):
+    return boto3.client(service, endpoint_url=ENDPOINT, region_name=region)
 
 
 cfn, s3, sqs, events, dynamodb = (client(s) for s in ("cloudformation", "s3", "sqs", "events", "dynamodb"))
@@ -231,6 +238,33 @@ def delivery_file_through_the_collector(state):
     assert item["event_type"]["S"] == "cloudtrail:StopLogging", item
 
 
+def forwarder_in_another_region(state):
+    """forwarder.yaml deployed in a second region sends its CloudTrail events to the home
+    stack's bus, whose rule puts them on the queue."""
+    cfn2, events2 = (client_in(service, SECOND_REGION) for service in ("cloudformation", "events"))
+    with open(os.path.join(ROOT, "forwarder.yaml")) as f:
+        body = f.read()
+    bus = state["out"]["ForwardedEventsBusArn"]
+    cfn2.create_stack(
+        StackName=state["forwarder"], TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
+        Parameters=[{"ParameterKey": "HomeEventBusArn", "ParameterValue": bus}],
+    )
+    state["forwarder_deployed"] = True
+    cfn2.get_waiter("stack_create_complete").wait(
+        StackName=state["forwarder"], WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+    )
+    with open(os.path.join(ROOT, "events", "eventbridge-cloudtrail.json")) as f:
+        sample = json.load(f)
+    detail = dict(sample["detail"], eventID=f"fwd-{uuid.uuid4()}", awsRegion=SECOND_REGION)
+    answer = events2.put_events(Entries=[
+        {"Source": sample["source"], "DetailType": sample["detail-type"], "Detail": json.dumps(detail)},
+    ])
+    assert answer["FailedEntryCount"] == 0, answer
+    item = poll(lambda: anomaly(state, detail["eventID"]), 60, f"anomaly of the event put in {SECOND_REGION}")
+    assert item["region"]["S"] == SECOND_REGION, item
+    assert item["event_type"]["S"] == "cloudtrail:DeleteTrail", item
+
+
 def poison_message_held_back(state):
     queue_url = state["out"]["EventsQueueUrl"]
     good = {"RequestID": "g", "EventID": f"good-{uuid.uuid4()}", "RoleID": "role12",
@@ -254,6 +288,7 @@ def main():
     suffix = uuid.uuid4().hex[:8]
     state = {"stack": f"trailwatch-{suffix}", "bucket": f"trailwatch-code-{suffix}",
              "trail_bucket": f"trailwatch-trail-{suffix}"}
+    state["forwarder"] = f"trailwatch-forwarder-{suffix}"
     try:
         check("deploy template.yaml (CREATE_COMPLETE)", deploy, state)
         if "out" in state:
@@ -263,8 +298,16 @@ def main():
                   cloudtrail_events_from_eventbridge, state)
             check("trail bucket: delivery file -> S3 notification -> collector -> queue -> detector",
                   delivery_file_through_the_collector, state)
+            check(f"forwarder.yaml in {SECOND_REGION}: event -> forwarder rule -> home bus -> rule -> queue -> detector",
+                  forwarder_in_another_region, state)
             check("poison message: neighbour processed, poison held for retry", poison_message_held_back, state)
     finally:
+        if state.get("forwarder_deployed"):
+            cfn2 = client_in("cloudformation", SECOND_REGION)
+            cfn2.delete_stack(StackName=state["forwarder"])
+            cfn2.get_waiter("stack_delete_complete").wait(
+                StackName=state["forwarder"], WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+            )
         if state.get("deployed"):
             cfn.delete_stack(StackName=state["stack"])
             cfn.get_waiter("stack_delete_complete").wait(

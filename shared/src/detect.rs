@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -149,15 +150,39 @@ struct BatchState {
     realtime: HashMap<String, DateTime<Utc>>,
 }
 
+/// How long before the function's deadline a batch stops starting messages: time for the one
+/// under way, the receipts and the counts. Those not started are left to a retry.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
+/// Whether a batch that must be done by `stop_by` should start no more work.
+pub fn time_is_up(stop_by: Option<Instant>) -> bool {
+    stop_by.is_some_and(|deadline| Instant::now() + DEADLINE_MARGIN >= deadline)
+}
+
+/// Processes a batch; with `stop_by` (the function's deadline), messages not started in time
+/// are reported failed, to be retried, rather than lost to a timeout with the whole batch.
 pub async fn process_batch<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
     engine: &Engine,
     stores: Stores<'_, A, P, R>,
     messages: &[IncomingMessage],
     now: DateTime<Utc>,
+    stop_by: Option<Instant>,
 ) -> BatchReport {
     let mut report = BatchReport::default();
     let mut batch = BatchState::default();
-    for message in messages {
+    for (position, message) in messages.iter().enumerate() {
+        if time_is_up(stop_by) {
+            let left: Vec<String> = messages[position..]
+                .iter()
+                .map(|message| message.message_id.clone())
+                .collect();
+            tracing::warn!(
+                left = left.len(),
+                "deadline near: messages left for a retry"
+            );
+            report.failed_message_ids.extend(left);
+            break;
+        }
         if let Err(error) =
             process_message(engine, &stores, message, now, &mut report, &mut batch).await
         {

@@ -6,15 +6,16 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use trailwatch_shared::collect::{self, Collector};
 // The SQS batch glue is the detector's: one way to read a batch and answer it.
-use trailwatch_detector::{batch_response, incoming_messages};
+use trailwatch_detector::{batch_response, incoming_messages, stop_by};
 use trailwatch_shared::ports::{EventQueue, ObjectSource};
 
 pub async fn handle<S: ObjectSource, Q: EventQueue, D: EventQueue>(
     collector: &Collector<'_, S, Q, D>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
+    let stop_by = stop_by(&event.context);
     let messages = incoming_messages(event.payload);
-    let report = collect::process_batch(collector, &messages).await;
+    let report = collect::process_batch(collector, &messages, stop_by).await;
     tracing::info!(
         notifications = messages.len(),
         objects_read = report.objects_read,

@@ -2,7 +2,9 @@
 //! the ids of exactly the messages that failed (`ReportBatchItemFailures`).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use lambda_runtime::{Error, LambdaEvent};
+use std::time::{Instant, SystemTime};
+
+use lambda_runtime::{Context, Error, LambdaEvent};
 use trailwatch_shared::Engine;
 use trailwatch_shared::detect::{self, IncomingMessage, Stores};
 use trailwatch_shared::ingest::ORIGIN_ATTRIBUTE;
@@ -13,8 +15,10 @@ pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
     stores: Stores<'_, A, P, R>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
+    let stop_by = stop_by(&event.context);
     let messages = incoming_messages(event.payload);
-    let report = detect::process_batch(engine, stores, &messages, chrono::Utc::now()).await;
+    let report =
+        detect::process_batch(engine, stores, &messages, chrono::Utc::now(), stop_by).await;
     tracing::info!(
         messages = messages.len(),
         events = report.events,
@@ -26,6 +30,18 @@ pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
         "batch done"
     );
     Ok(batch_response(report.failed_message_ids))
+}
+
+/// The invocation's deadline as an instant; none when the context has none (a test's).
+pub fn stop_by(context: &Context) -> Option<Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let left = context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Some(Instant::now() + left)
 }
 
 /// The messages of an SQS batch as the domain reads them.

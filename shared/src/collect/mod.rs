@@ -208,13 +208,22 @@ pub struct CollectReport {
 
 /// Handles one batch of S3 notifications: every object they name is read and queued, or
 /// its notification fails alone, retried when that may help and dead-lettered at once when
-/// it cannot.
+/// it cannot. Near `stop_by` (the function's deadline) no new notification is started.
 pub async fn process_batch<S: ObjectSource, Q: EventQueue, D: EventQueue>(
     collector: &Collector<'_, S, Q, D>,
     messages: &[crate::detect::IncomingMessage],
+    stop_by: Option<std::time::Instant>,
 ) -> CollectReport {
     let mut report = CollectReport::default();
-    for message in messages {
+    for (position, message) in messages.iter().enumerate() {
+        if crate::detect::time_is_up(stop_by) {
+            let left = messages[position..]
+                .iter()
+                .map(|message| message.message_id.clone());
+            report.failed_message_ids.extend(left);
+            tracing::warn!("deadline near: notifications left for a retry");
+            break;
+        }
         let outcome = match message.body.as_deref() {
             None => Err(Failure::Permanent("the message has no body".to_string())),
             Some(body) => process_notification(collector, body, &mut report).await,

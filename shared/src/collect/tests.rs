@@ -237,6 +237,7 @@ async fn a_batch_reads_what_it_can_and_dead_letters_what_never_will_read() {
             incoming("test", r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#),
             incoming("garbage", "not json"),
         ],
+        None,
     )
     .await;
     assert_eq!(
@@ -273,7 +274,7 @@ async fn an_object_that_may_read_later_fails_its_notification_alone() {
         events: &DownQueue,
         dead_letters: &dead_letters,
     };
-    let report = process_batch(&collector, &[incoming("m1", &notification(KEY))]).await;
+    let report = process_batch(&collector, &[incoming("m1", &notification(KEY))], None).await;
     assert_eq!(report.failed_message_ids, vec!["m1".to_string()]);
     assert!(dead_letters.messages().is_empty());
 }

@@ -31,6 +31,7 @@ async fn detect<A: AnomalyStore>(
         },
         messages,
         Utc::now(),
+        None,
     )
     .await
 }
@@ -196,6 +197,7 @@ async fn each_event_is_evaluated_once_whichever_way_it_came_and_s3_only_events_a
         stores(&realtime_instance),
         &realtime,
         Utc::now(),
+        None,
     )
     .await;
     assert_eq!((first.events, first.already_evaluated), (5, 0));
@@ -205,6 +207,7 @@ async fn each_event_is_evaluated_once_whichever_way_it_came_and_s3_only_events_a
         stores(&s3_instance),
         &[packed("s3", "s3", &records)],
         Utc::now(),
+        None,
     )
     .await;
     assert_eq!(
@@ -224,6 +227,7 @@ async fn each_event_is_evaluated_once_whichever_way_it_came_and_s3_only_events_a
             stores(recent),
             &[packed("s3-again", "s3", &records)],
             Utc::now(),
+            None,
         )
         .await;
         assert_eq!((again.already_evaluated, again.delivery_gaps), (6, 0));
@@ -262,6 +266,7 @@ async fn repeats_within_a_batch_are_evaluated_once_and_backfill_is_no_gap() {
         // …but events posted to the ingest API are backfill, not gaps.
         &[packed("m1", "ingest", &twice)],
         Utc::now(),
+        None,
     )
     .await;
     assert_eq!(
@@ -282,4 +287,46 @@ fn recent_events_forget_the_oldest_first() {
     }
     assert!(!recent.contains("a"));
     assert!(recent.contains("b") && recent.contains("c"));
+}
+
+#[tokio::test]
+async fn near_the_deadline_no_message_is_started_and_all_are_left_for_a_retry() {
+    let anomalies = MemoryAnomalyStore::default();
+    let profiles = MemoryProfileStore::default();
+    let messages = vec![
+        message("m1", &stop_logging_seed("e1")),
+        message("m2", &stop_logging_seed("e2")),
+    ];
+    let receipts = MemoryReceiptStore::default();
+    let recent = RecentEvents::default();
+    let stores = || Stores {
+        anomalies: &anomalies,
+        profiles: &profiles,
+        receipts: &receipts,
+        recent: &recent,
+    };
+    let soon = std::time::Instant::now() + DEADLINE_MARGIN / 2;
+    let report = process_batch(
+        &Engine::default(),
+        stores(),
+        &messages,
+        Utc::now(),
+        Some(soon),
+    )
+    .await;
+    assert_eq!(report.failed_message_ids, vec!["m1", "m2"]);
+    assert_eq!(report.events, 0);
+    assert!(anomalies.is_empty());
+
+    let later = std::time::Instant::now() + DEADLINE_MARGIN * 4;
+    let report = process_batch(
+        &Engine::default(),
+        stores(),
+        &messages,
+        Utc::now(),
+        Some(later),
+    )
+    .await;
+    assert!(report.failed_message_ids.is_empty());
+    assert_eq!(report.anomalies_written, 2);
 }
