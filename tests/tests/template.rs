@@ -390,3 +390,42 @@ fn the_collector_is_optional_and_reads_its_queue_with_partial_failures() {
         "only the trail bucket may notify"
     );
 }
+
+#[test]
+fn the_collector_reads_the_trail_bucket_and_sends_only_to_its_two_queues() {
+    let template = template();
+    let policies = property(&template, "CollectorFunction", &["Policies"])
+        .as_sequence()
+        .unwrap();
+    let mut grants = Vec::new();
+    for policy in policies {
+        match policy {
+            Value::Mapping(mapping) => {
+                for (name, body) in mapping {
+                    let target = body
+                        .get("QueueName")
+                        .and_then(get_att_target)
+                        .or_else(|| body.get("BucketName").and_then(ref_target));
+                    grants.push((name.as_str().unwrap().to_string(), target.unwrap()));
+                }
+            }
+            // The trail key's decrypt permission, only when a key is named.
+            Value::Tagged(choice) => assert_eq!(choice.value[0], "HasTrailKmsKey"),
+            other => panic!("unexpected policy {other:?}"),
+        }
+    }
+    assert_eq!(
+        grants,
+        vec![
+            (
+                "SQSSendMessagePolicy".to_string(),
+                "EventsQueue".to_string()
+            ),
+            (
+                "SQSSendMessagePolicy".to_string(),
+                "TrailObjectsDeadLetterQueue".to_string()
+            ),
+            ("S3ReadPolicy".to_string(), "TrailBucketName".to_string()),
+        ]
+    );
+}
