@@ -45,6 +45,13 @@ pub async fn check_all<A: ProfileStore, B: ProfileStore>(first: &A, second: &B, 
     hours_are_counted_and_typical_hours_computed(first, &format!("{run}-hours")).await;
     denied_calls_are_counted_in_their_window(first, &format!("{run}-denied")).await;
     denied_calls_are_counted_across_instances(first, second, &format!("{run}-denied-shared")).await;
+    a_burst_is_reported_once_across_window_edges_retries_and_instances(
+        first,
+        second,
+        &format!("{run}-burst"),
+    )
+    .await;
+    a_spike_is_reported_once_an_hour_and_again_on_retry(first, &format!("{run}-spike")).await;
     the_earliest_event_time_is_kept_whatever_the_arrival_order(
         first,
         second,
@@ -403,4 +410,117 @@ pub async fn check_receipts<A: crate::ports::ReceiptStore, B: crate::ports::Rece
     ] {
         assert_eq!(instance, Some(at(9, 0)), "the earliest time noted");
     }
+}
+
+/// Nine denials at 06:04 and nine at 06:05 are one burst (a sliding window, not fixed
+/// buckets), reported once by the event that reached the threshold, again when that event is
+/// redelivered (to any instance), and by no other event of the window.
+pub async fn a_burst_is_reported_once_across_window_edges_retries_and_instances<
+    A: ProfileStore,
+    B: ProfileStore,
+>(
+    first: &A,
+    second: &B,
+    principal: &str,
+) {
+    let config = BaselineConfig::default();
+    let denied = |event: &str| Features {
+        denied: true,
+        ..features(principal, event, &[])
+    };
+    // 06:04:00 to 06:04:40, then 06:05:00 to 06:05:40 (the window after the one of 06:04),
+    // then on into 06:10, the window after the tenth's: still one burst.
+    let time = |n: i64| {
+        if n < 9 {
+            at(6, 4) + Duration::seconds(n * 5)
+        } else if n < 18 {
+            at(6, 5) + Duration::seconds((n - 9) * 5)
+        } else {
+            at(6, 9) + Duration::seconds((n - 18) * 20)
+        }
+    };
+    let mut counts = Vec::new();
+    let mut reporters = Vec::new();
+    for n in 0..24 {
+        let event = denied(&format!("d{n}"));
+        // The principal's events spread over two detectors.
+        let observation = if n % 2 == 0 {
+            first.observe(&event, time(n), &config).await.unwrap()
+        } else {
+            second.observe(&event, time(n), &config).await.unwrap()
+        };
+        counts.push(observation.denied_in_window);
+        if observation.denied_burst {
+            reporters.push(n);
+        }
+    }
+    assert_eq!(counts[8], 9, "nine at 06:04");
+    assert_eq!(counts[9], 10, "the tenth, at 06:05, completes the burst");
+    assert_eq!(
+        reporters,
+        vec![9],
+        "reported once, by the tenth, though the burst goes on past 06:05"
+    );
+
+    // The tenth is redelivered (its anomaly write failed): counted once, reported again.
+    for retry in [
+        first
+            .observe(&denied("d9"), time(9), &config)
+            .await
+            .unwrap(),
+        second
+            .observe(&denied("d9"), time(9), &config)
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(retry.denied_in_window, 10, "counted once");
+        assert!(
+            retry.denied_burst,
+            "the retry reports what the first try could not"
+        );
+    }
+}
+
+/// A spike is reported by the call that makes the hour one, once an hour, and again when
+/// that call is redelivered.
+pub async fn a_spike_is_reported_once_an_hour_and_again_on_retry<S: ProfileStore>(
+    store: &S,
+    principal: &str,
+) {
+    let config = BaselineConfig {
+        volume_min_calls: 3,
+        volume_factor: 2.0,
+        ..BaselineConfig::default()
+    };
+    for call in 0..2 {
+        store
+            .observe(
+                &features(principal, &format!("h0-{call}"), &[]),
+                at(7, call),
+                &config,
+            )
+            .await
+            .unwrap();
+    }
+    // Typical hour 2, threshold max(2 × 2, 3) = 4: the fifth call of the next hour is a spike.
+    let mut reporters = Vec::new();
+    for call in 0..8 {
+        let observation = store
+            .observe(
+                &features(principal, &format!("h1-{call}"), &[]),
+                at(8, call),
+                &config,
+            )
+            .await
+            .unwrap();
+        if observation.volume_spike {
+            reporters.push(call);
+        }
+    }
+    assert_eq!(reporters, vec![4]);
+    let retry = store
+        .observe(&features(principal, "h1-4", &[]), at(8, 4), &config)
+        .await
+        .unwrap();
+    assert!(retry.volume_spike);
 }

@@ -18,16 +18,31 @@ async fn dynamodb_keeps_the_profile_store_contract() {
     let second = DynamoDbProfileStore::new(harness.dynamodb.clone(), harness.profiles_table());
     contract::check_all(&first, &second, "dynamodb").await;
 
-    // Every item expires, and not before state_ttl (90 days) from now.
+    // Every item expires: remembered state not before state_ttl (90 days) from now, single
+    // denied calls a day after any window that can count them.
     let items = profile_items(&harness).await;
     assert!(!items.is_empty());
-    let soonest = chrono::Utc::now() + chrono::Duration::days(89);
+    let now = chrono::Utc::now();
     for item in &items {
         let Some(AttributeValue::N(expires_at)) = item.get("expires_at") else {
             panic!("an item without expires_at: {item:?}");
         };
+        let expires_at = expires_at.parse::<i64>().unwrap();
+        let denied_call =
+            matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk.starts_with("DENIED#"));
+        let (soonest, latest) = if denied_call {
+            (
+                now + chrono::Duration::hours(23),
+                now + chrono::Duration::days(2),
+            )
+        } else {
+            (
+                now + chrono::Duration::days(89),
+                now + chrono::Duration::days(366),
+            )
+        };
         assert!(
-            expires_at.parse::<i64>().unwrap() > soonest.timestamp(),
+            expires_at > soonest.timestamp() && expires_at < latest.timestamp(),
             "{item:?}"
         );
     }

@@ -5,7 +5,8 @@
 //! - `P#<principal>` / `PROFILE`: first event (time and id) and the event count;
 //! - `P#<principal>` / `SEEN#<kind>#<value>`: the event that first showed the value;
 //! - `P#<principal>` / `HOUR#<hour>`: calls in that hour;
-//! - `P#<principal>` / `DENIED#<window>`: access-denied errors in that window;
+//! - `P#<principal>` / `DENIED#<time>#<event id>`: one access-denied error (kept a day);
+//! - `P#<principal>` / `REPORTED#<kind>#<window>`: the event that reports a burst or spike;
 //! - `A#<account>` / `ACCOUNT`: the account's first event.
 //!
 //! First-seen writes are one `UpdateItem` that sets `first_event` only if absent and returns
@@ -18,12 +19,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
 use super::sdk_error_text;
-use crate::baseline::{BaselineConfig, Features, Kind, Observation, count_call, hour_of};
+use crate::baseline::{
+    BaselineConfig, Features, Kind, Observation, Report, count_call, denied_report_window, hour_of,
+    is_volume_spike,
+};
 use crate::ports::{ProfileStore, StoreError};
 
 /// Principals a warm detector keeps in memory before starting afresh.
@@ -46,6 +50,8 @@ struct Cache {
     principals: HashMap<String, Principal>,
     /// Account → its first event's time.
     accounts: HashMap<String, DateTime<Utc>>,
+    /// (principal key, kind, window) → the event that reports it.
+    reports: HashMap<(String, Report, i64), String>,
 }
 
 struct Principal {
@@ -276,24 +282,40 @@ impl ProfileStore for DynamoDbProfileStore {
         observation.hour_count = hour_count;
         observation.typical_hour = typical_hour;
         *principal.pending_hours.entry(hour_of(at)).or_insert(0) += 1;
+        let cache = &mut *cache;
 
-        if features.denied {
-            // Denied calls are rare, so each is counted in the table at once: every counter
-            // value goes to one caller, and a burst's threshold is crossed exactly once
-            // however many detectors share the principal's events. The window is a fixed
-            // bucket of `denied_window` here.
-            let window = config.denied_window.num_seconds().max(1);
-            let bucket = at.timestamp().div_euclid(window);
-            let calls = self
-                .add(
+        if is_volume_spike(hour_count, typical_hour, config) {
+            observation.volume_spike = self
+                .claim_report(
+                    &mut cache.reports,
                     &pk,
-                    &format!("DENIED#{bucket:012}"),
-                    "calls",
-                    1,
-                    &Self::expires_at(at, config),
+                    (Report::VolumeSpike, hour_of(at)),
+                    &features.event_id,
+                    at,
+                    config,
                 )
                 .await?;
-            observation.denied_in_window = u32::try_from(calls).unwrap_or(u32::MAX);
+        }
+
+        if features.denied {
+            // Denied calls are rare, so each is written as an item of its own, keyed by its
+            // time and event id: a redelivered event writes the same item again, and the
+            // window's count is a query of the items in it, the same sliding window in every
+            // detector and in `scan`.
+            let count = self.record_denied(&pk, features, at, config).await?;
+            observation.denied_in_window = u32::try_from(count).unwrap_or(u32::MAX);
+            if count >= u64::from(config.denied_burst) {
+                observation.denied_burst = self
+                    .claim_report(
+                        &mut cache.reports,
+                        &pk,
+                        (Report::DeniedBurst, denied_report_window(at, config)),
+                        &features.event_id,
+                        at,
+                        config,
+                    )
+                    .await?;
+            }
         }
         Ok(observation)
     }
@@ -323,6 +345,139 @@ impl ProfileStore for DynamoDbProfileStore {
 }
 
 impl DynamoDbProfileStore {
+    /// Writes a denied call as its own item; returns the denied calls in the window ending
+    /// with it.
+    async fn record_denied(
+        &self,
+        pk: &str,
+        features: &Features,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> Result<u64, StoreError> {
+        // Kept a day past any window that can count it.
+        let expires =
+            (at.max(Utc::now()) + config.denied_window + chrono::Duration::days(1)).timestamp();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk.to_string()))
+            .item(
+                "sk",
+                AttributeValue::S(format!("DENIED#{}#{}", denied_time(at), features.event_id)),
+            )
+            .item("expires_at", AttributeValue::N(expires.to_string()))
+            .send()
+            .await
+            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+                .expression_attribute_values(
+                    ":from",
+                    AttributeValue::S(format!("DENIED#{}", denied_time(at - config.denied_window))),
+                )
+                // Every event id of the last instant sorts below U+10FFFF.
+                .expression_attribute_values(
+                    ":to",
+                    AttributeValue::S(format!("DENIED#{}#\u{10FFFF}", denied_time(at))),
+                )
+                .select(Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+            count += u64::try_from(output.count).unwrap_or(0);
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(count),
+            }
+        }
+    }
+
+    /// Whether this event reports a window: the first to claim its marker, or the one that
+    /// did (a retry). A warm instance remembers the owners it has learned.
+    async fn claim_report(
+        &self,
+        reports: &mut HashMap<(String, Report, i64), String>,
+        pk: &str,
+        (kind, window): (Report, i64),
+        event_id: &str,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> Result<bool, StoreError> {
+        let key = (pk.to_string(), kind, window);
+        if let Some(owner) = reports.get(&key) {
+            return Ok(owner == event_id);
+        }
+        if kind.continues_across_windows() {
+            let previous = self.report_owner(reports, pk, kind, window - 1).await?;
+            if previous.is_some_and(|owner| owner != event_id) {
+                return Ok(false);
+            }
+        }
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(report_key(kind, window)))
+            .update_expression("SET #owner = if_not_exists(#owner, :event), expires_at = :expires")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":event", AttributeValue::S(event_id.to_string()))
+            .expression_attribute_values(":expires", Self::expires_at(at, config))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+        let owner = output
+            .attributes
+            .as_ref()
+            .and_then(|item| text(item, "owner"))
+            .unwrap_or_default();
+        if reports.len() >= CACHED_VALUES {
+            reports.clear();
+        }
+        let reported = owner == event_id;
+        reports.insert(key, owner);
+        Ok(reported)
+    }
+
+    /// Who reports a window, if anyone does yet.
+    async fn report_owner(
+        &self,
+        reports: &mut HashMap<(String, Report, i64), String>,
+        pk: &str,
+        kind: Report,
+        window: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let key = (pk.to_string(), kind, window);
+        if let Some(owner) = reports.get(&key) {
+            return Ok(Some(owner.clone()));
+        }
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(report_key(kind, window)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+        let owner = output.item.as_ref().and_then(|item| text(item, "owner"));
+        if let Some(owner) = &owner {
+            reports.insert(key, owner.clone());
+        }
+        Ok(owner)
+    }
+
     /// Adds to a counter; returns its new value.
     async fn add(
         &self,
@@ -396,6 +551,15 @@ fn seen_key(kind: Kind, value: &str) -> String {
         end -= 1;
     }
     format!("SEEN#{}#{}", kind.as_str(), &value[..end])
+}
+
+fn report_key(kind: Report, window: i64) -> String {
+    format!("REPORTED#{}#{window}", kind.as_str())
+}
+
+/// A denied call's time as sortable text (fixed width, microseconds).
+fn denied_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// Zero-padded so hours sort as text.

@@ -1,12 +1,16 @@
 //! Per-principal profiles in memory: for `trailwatch scan` and tests. Bounded: each kind
 //! keeps its most recently seen values, and volume history its latest hours.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use crate::baseline::{BaselineConfig, Features, Kind, Observation, count_call};
+use crate::baseline::{
+    BaselineConfig, Features, Kind, Observation, Report, count_call, denied_report_window, hour_of,
+    is_volume_spike,
+};
 use crate::ports::{ProfileStore, StoreError};
 
 #[derive(Debug, Default)]
@@ -18,7 +22,10 @@ struct Profile {
     seen: HashMap<Kind, HashMap<String, Seen>>,
     /// Calls per hour (hours since the epoch).
     hours: BTreeMap<i64, u64>,
-    denied: VecDeque<DateTime<Utc>>,
+    /// Access-denied errors by event time, each event once.
+    denied: BTreeMap<DateTime<Utc>, HashSet<String>>,
+    /// The event that reports each (kind, window).
+    reported: HashMap<(Report, i64), String>,
 }
 
 #[derive(Debug)]
@@ -122,23 +129,73 @@ impl ProfileStore for MemoryProfileStore {
         while profile.hours.len() as i64 > config.volume_history_hours {
             profile.hours.pop_first();
         }
+        if is_volume_spike(hour_count, typical_hour, config) {
+            observation.volume_spike = claim_report(
+                &mut profile.reported,
+                (Report::VolumeSpike, hour_of(at)),
+                &features.event_id,
+            );
+        }
 
         if features.denied {
-            profile.denied.push_back(at);
+            profile
+                .denied
+                .entry(at)
+                .or_default()
+                .insert(features.event_id.clone());
+            let count: usize = profile
+                .denied
+                .range(at - config.denied_window..=at)
+                .map(|(_, events)| events.len())
+                .sum();
+            observation.denied_in_window = u32::try_from(count).unwrap_or(u32::MAX);
+            if count >= config.denied_burst as usize {
+                observation.denied_burst = claim_report(
+                    &mut profile.reported,
+                    (Report::DeniedBurst, denied_report_window(at, config)),
+                    &features.event_id,
+                );
+            }
+            // Bounded: what no later window can reach goes (a day of slack for late events).
+            let horizon = at - config.denied_window - chrono::Duration::days(1);
             while profile
                 .denied
-                .front()
-                .is_some_and(|first| at - *first > config.denied_window)
+                .first_key_value()
+                .is_some_and(|(time, _)| *time < horizon)
             {
-                profile.denied.pop_front();
+                profile.denied.pop_first();
             }
-            observation.denied_in_window = profile.denied.len() as u32;
         }
         Ok(observation)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Whether this event reports the window: the first to claim it, or the one that did.
+fn claim_report(
+    reported: &mut HashMap<(Report, i64), String>,
+    key: (Report, i64),
+    event_id: &str,
+) -> bool {
+    if reported.len() > 10_000 {
+        // Old windows never come back; a warm scan keeps a bounded number of markers.
+        reported.clear();
+    }
+    let (kind, window) = key;
+    let reported_before = kind.continues_across_windows()
+        && reported
+            .get(&(kind, window - 1))
+            .is_some_and(|owner| owner != event_id);
+    match reported.entry(key) {
+        Entry::Occupied(owner) => owner.get() == event_id,
+        Entry::Vacant(_) if reported_before => false,
+        Entry::Vacant(vacant) => {
+            vacant.insert(event_id.to_string());
+            true
+        }
     }
 }
 

@@ -166,22 +166,18 @@ pub fn assess(
                 shown.join(", ")
             )));
         }
-        if let Some(typical) = observation.typical_hour {
-            let threshold = (config.volume_factor * typical).max(config.volume_min_calls as f64);
-            // Report the hour once: when its count first passes the threshold.
-            if observation.hour_count as f64 > threshold
-                && (observation.hour_count - 1) as f64 <= threshold
-            {
-                detections.push(VOLUME_SPIKE.detect(format!(
-                    "{} calls by {principal} this hour, over {:.0}× its typical {typical:.0}",
-                    observation.hour_count, config.volume_factor
-                )));
-            }
+        if observation.volume_spike
+            && let Some(typical) = observation.typical_hour
+        {
+            detections.push(VOLUME_SPIKE.detect(format!(
+                "{} calls by {principal} this hour, over {:.0}× its typical {typical:.0}",
+                observation.hour_count, config.volume_factor
+            )));
         }
     }
 
     // A burst is news whether or not the principal is still learning.
-    if features.denied && observation.denied_in_window == config.denied_burst {
+    if features.denied && observation.denied_burst {
         detections.push(DENIED_BURST.detect(format!(
             "{} access-denied errors for {principal} within {}",
             observation.denied_in_window,

@@ -173,8 +173,15 @@ pub struct Observation {
     pub hour_count: u64,
     /// The principal's mean calls per active hour before this hour; `None` without history.
     pub typical_hour: Option<f64>,
-    /// Access-denied errors in the window ending with this event, this one included.
+    /// Access-denied errors in the window ending with this event, this one included, each
+    /// event counted once however often it is delivered.
     pub denied_in_window: u32,
+    /// This event reports the principal's access-denied burst: the count reached the
+    /// threshold (`>=`) and this event is the one that reports this window, every time it is
+    /// processed (a retry reports again; another event of the window does not).
+    pub denied_burst: bool,
+    /// This event reports the principal's call-volume spike for its hour, likewise.
+    pub volume_spike: bool,
     /// The account's first event before this one.
     pub account_first_seen: Option<DateTime<Utc>>,
 }
@@ -190,6 +197,45 @@ impl Observation {
             }
         }
     }
+}
+
+/// Which kind of count a report marker is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Report {
+    DeniedBurst,
+    VolumeSpike,
+}
+
+impl Report {
+    /// Whether a report in the window before stands for this one too: a burst that goes on
+    /// across a window's edge is one burst (a spike is reported once an hour).
+    pub fn continues_across_windows(self) -> bool {
+        self == Report::DeniedBurst
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Report::DeniedBurst => "denied",
+            Report::VolumeSpike => "volume",
+        }
+    }
+}
+
+/// The window a burst at `at` is reported for: bursts are reported once per window length.
+pub fn denied_report_window(at: DateTime<Utc>, config: &BaselineConfig) -> i64 {
+    at.timestamp()
+        .div_euclid(config.denied_window.num_seconds().max(1))
+}
+
+/// Whether an hour's count is a spike against the principal's typical hour.
+pub fn is_volume_spike(
+    hour_count: u64,
+    typical_hour: Option<f64>,
+    config: &BaselineConfig,
+) -> bool {
+    typical_hour.is_some_and(|typical| {
+        hour_count as f64 > (config.volume_factor * typical).max(config.volume_min_calls as f64)
+    })
 }
 
 /// Counts one call in its hour; returns the hour's count, this call included, and the mean

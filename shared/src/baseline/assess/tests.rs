@@ -1,6 +1,7 @@
 use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
+use crate::baseline::is_volume_spike;
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
@@ -155,46 +156,69 @@ fn instance_credentials_from_a_new_network_are_high() {
 }
 
 #[test]
-fn a_volume_spike_is_reported_once_an_hour() {
+fn a_volume_spike_is_reported_by_the_event_that_owns_its_hour() {
     let config = BaselineConfig::default();
-    let spike = |hour_count| Observation {
+    let spike = |hour_count, owner| Observation {
         hour_count,
         typical_hour: Some(30.0),
+        volume_spike: owner,
         ..known()
     };
-    // 5 × 30 = 150 is over the 100-call floor: the 151st call crosses it.
-    assert!(assess(&features(false, false), &spike(150), at(15, 0), &config).is_empty());
-    let detections = assess(&features(false, false), &spike(151), at(15, 0), &config);
+    assert!(
+        assess(
+            &features(false, false),
+            &spike(152, false),
+            at(15, 0),
+            &config
+        )
+        .is_empty()
+    );
+    let detections = assess(
+        &features(false, false),
+        &spike(151, true),
+        at(15, 0),
+        &config,
+    );
     assert_eq!(ids(&detections), vec!["TW-BASE-VOLUME"]);
     assert_eq!(
         detections[0].reason,
         "151 calls by arn:aws:iam::111122223333:role/deploy this hour, over 5× its typical 30"
     );
-    assert!(assess(&features(false, false), &spike(152), at(15, 0), &config).is_empty());
-    // A quiet principal needs the floor of 100 calls, not 5 × 2.
-    let quiet = Observation {
-        hour_count: 11,
-        typical_hour: Some(2.0),
-        ..known()
-    };
-    assert!(assess(&features(false, false), &quiet, at(15, 0), &config).is_empty());
+    // 5 × 30 = 150 is over the 100-call floor: the 151st call is a spike, the 150th not; a
+    // quiet principal needs the floor of 100 calls, not 5 × 2.
+    assert!(!is_volume_spike(150, Some(30.0), &config));
+    assert!(is_volume_spike(151, Some(30.0), &config));
+    assert!(!is_volume_spike(11, Some(2.0), &config));
+    assert!(
+        !is_volume_spike(1_000, None, &config),
+        "no history, no spike"
+    );
 }
 
 #[test]
-fn an_access_denied_burst_is_reported_at_its_threshold_even_while_learning() {
+fn an_access_denied_burst_is_reported_by_its_owner_even_while_learning() {
     let config = BaselineConfig::default();
-    let burst = |count| Observation {
+    let burst = |count, owner| Observation {
         denied_in_window: count,
+        denied_burst: owner,
         first_seen: None,
         account_first_seen: None,
         ..known()
     };
-    assert!(assess(&features(true, false), &burst(9), at(15, 0), &config).is_empty());
-    let detections = assess(&features(true, false), &burst(10), at(15, 0), &config);
+    assert!(assess(&features(true, false), &burst(9, false), at(15, 0), &config).is_empty());
+    let detections = assess(&features(true, false), &burst(10, true), at(15, 0), &config);
     assert_eq!(ids(&detections), vec!["TW-BASE-DENIED"]);
     assert!(detections[0].reason.starts_with("10 access-denied errors"));
     assert!(detections[0].reason.ends_with("within 5 minutes"));
-    assert!(assess(&features(true, false), &burst(11), at(15, 0), &config).is_empty());
+    assert!(
+        assess(
+            &features(true, false),
+            &burst(11, false),
+            at(15, 0),
+            &config
+        )
+        .is_empty()
+    );
 }
 
 #[test]
