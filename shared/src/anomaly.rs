@@ -32,6 +32,15 @@ impl Severity {
         }
     }
 
+    /// One level lower; low stays low.
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::Low | Severity::Medium => Severity::Low,
+            Severity::High => Severity::Medium,
+            Severity::Critical => Severity::High,
+        }
+    }
+
     /// How much one detection of this severity says the event is an attack, in 0..1.
     fn weight(self) -> f64 {
         match self {

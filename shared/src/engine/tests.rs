@@ -36,9 +36,10 @@ fn an_anomaly_carries_the_event_and_its_detections() {
         "arn:aws:iam::111111111111:user/TrailDiscover"
     );
     assert_eq!(anomaly.action, "cloudtrail:StopLogging");
-    assert_eq!(anomaly.detections[0].id, "TW-CLOUDTRAIL-001");
+    // The reference call was denied: an attempt, one level below the rule's high.
+    assert_eq!(anomaly.detections[0].id, "TW-CLOUDTRAIL-001-ATTEMPT");
     assert_eq!(anomaly.detections[0].technique, "T1562.008");
-    assert_eq!(anomaly.severity, Severity::High);
+    assert_eq!(anomaly.severity, Severity::Medium);
     assert_eq!(anomaly.reasons, vec![anomaly.detections[0].reason.clone()]);
 }
 

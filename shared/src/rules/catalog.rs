@@ -1,7 +1,7 @@
 //! The catalog itself. Each rule's positive and negative cases are in `rules/tests.rs`.
 
 use super::checks::*;
-use super::{Rule, Test::*, When::*};
+use super::{OnFailure, Rule, Test::*, When::*};
 use crate::anomaly::Severity::{Critical, High, Low, Medium};
 
 const DEFENSE_EVASION: &str = "Defense Evasion";
@@ -30,6 +30,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["cloudtrail:StopLogging"],
         when: Always,
         reason: "{principal} stopped trail {/requestParameters/name}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-CLOUDTRAIL-002",
@@ -41,6 +42,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["cloudtrail:DeleteTrail"],
         when: Always,
         reason: "{principal} deleted trail {/requestParameters/name}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-CLOUDTRAIL-003",
@@ -52,6 +54,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["cloudtrail:UpdateTrail"],
         when: Check(narrows_trail),
         reason: "{principal} narrowed trail {/requestParameters/name}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-CLOUDTRAIL-004",
@@ -63,6 +66,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["cloudtrail:PutEventSelectors"],
         when: Check(drops_management_events),
         reason: "{principal} set event selectors on {/requestParameters/trailName} that drop management events{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-CLOUDTRAIL-005",
@@ -74,6 +78,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"],
         when: All(&[Field("/userIdentity/type", Equals("Root")), Succeeded]),
         reason: "the root user called {action} from {source_ip}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-GUARDDUTY-001",
@@ -85,6 +90,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["guardduty:DeleteDetector"],
         when: Always,
         reason: "{principal} deleted GuardDuty detector {/requestParameters/detectorId} in {region}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-GUARDDUTY-002",
@@ -96,6 +102,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["guardduty:UpdateDetector"],
         when: Field("/requestParameters/enable", False),
         reason: "{principal} disabled GuardDuty detector {/requestParameters/detectorId} in {region}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-GUARDDUTY-003",
@@ -113,6 +120,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-GUARDDUTY-004",
@@ -132,6 +140,7 @@ pub static CATALOG: &[Rule] = &[
             Not(&Field("/requestParameters/action", Present)),
         ]),
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-SECURITYHUB-001",
@@ -149,6 +158,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-CONFIG-001",
@@ -163,6 +173,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-CONFIG-002",
@@ -178,6 +189,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-VPC-001",
@@ -189,6 +201,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ec2:DeleteFlowLogs"],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-ROUTE53-001",
@@ -203,6 +216,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-LOGS-001",
@@ -214,6 +228,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["logs:DeleteLogGroup", "logs:DeleteLogStream"],
         when: Always,
         reason: "{principal} deleted log group {/requestParameters/logGroupName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-BEDROCK-001",
@@ -225,6 +240,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["bedrock:DeleteModelInvocationLoggingConfiguration"],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-ORG-001",
@@ -236,6 +252,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["organizations:LeaveOrganization"],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-WAF-001",
@@ -247,6 +264,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["wafv2:DeleteWebACL", "wafv2:DeleteRuleGroup"],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-EVENTS-001",
@@ -258,6 +276,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["events:DisableRule", "events:DeleteRule"],
         when: Always,
         reason: "{principal} called {action} on {/requestParameters/name}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     // ── Root and sign-in ─────────────────────────────────────────────────────────────
     Rule {
@@ -274,6 +293,7 @@ pub static CATALOG: &[Rule] = &[
             Not(&Named(&["ConsoleLogin"])),
         ]),
         reason: "the root user called {action} from {source_ip}{outcome}",
+        on_failure: OnFailure::Fires,
     },
     Rule {
         id: "TW-ROOT-002",
@@ -288,6 +308,7 @@ pub static CATALOG: &[Rule] = &[
             Check(console_login_succeeded),
         ]),
         reason: "the root user signed in to the console from {source_ip}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-SIGNIN-001",
@@ -299,6 +320,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["signin:ConsoleLogin"],
         when: Check(console_login_without_mfa),
         reason: "{principal} signed in to the console without MFA from {source_ip}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-SIGNIN-002",
@@ -310,6 +332,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["signin:ConsoleLogin"],
         when: Check(console_login_failed),
         reason: "a console sign-in as {principal} from {source_ip} failed: {/errorMessage}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-MFA-001",
@@ -321,6 +344,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice"],
         when: Always,
         reason: "{principal} removed MFA from {/requestParameters/userName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     // ── IAM persistence and privilege escalation ─────────────────────────────────────
     Rule {
@@ -333,6 +357,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["iam:CreateUser"],
         when: Always,
         reason: "{principal} created IAM user {/requestParameters/userName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-002",
@@ -344,6 +369,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["iam:CreateAccessKey"],
         when: Check(acts_on_other_user),
         reason: "{principal} created an access key for {/requestParameters/userName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-003",
@@ -355,6 +381,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["iam:CreateLoginProfile", "iam:UpdateLoginProfile"],
         when: Check(acts_on_other_user),
         reason: "{principal} set the console password of {/requestParameters/userName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-004",
@@ -370,6 +397,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Check(attaches_admin_policy),
         reason: "{principal} attached {/requestParameters/policyArn}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-005",
@@ -385,6 +413,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Check(grants_everything),
         reason: "{principal} put inline policy {/requestParameters/policyName} allowing *:*{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-006",
@@ -399,6 +428,7 @@ pub static CATALOG: &[Rule] = &[
             Named(&["SetDefaultPolicyVersion"]),
         ]),
         reason: "{principal} made a new version of {/requestParameters/policyArn} the default{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-007",
@@ -410,6 +440,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["iam:UpdateAssumeRolePolicy", "iam:CreateRole"],
         when: Check(trusts_foreign_principal),
         reason: "{principal} let another account assume role {/requestParameters/roleName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-008",
@@ -424,6 +455,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-009",
@@ -439,6 +471,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-010",
@@ -450,6 +483,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["iam:GetAccountAuthorizationDetails"],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-IAM-011",
@@ -464,6 +498,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-STS-001",
@@ -475,6 +510,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["sts:GetFederationToken"],
         when: Always,
         reason: "{principal} requested a federation token for {/requestParameters/name}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-ROLESANYWHERE-001",
@@ -489,6 +525,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-EKS-001",
@@ -503,6 +540,7 @@ pub static CATALOG: &[Rule] = &[
             ContainsAny(&["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"]),
         ),
         reason: "{principal} granted {/requestParameters/policyArn} on cluster {/requestParameters/name}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     // ── Credential access ────────────────────────────────────────────────────────────
     Rule {
@@ -515,6 +553,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ec2:GetPasswordData"],
         when: Always,
         reason: "{principal} read the password data of {/requestParameters/instanceId}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-SECRETS-001",
@@ -532,6 +571,7 @@ pub static CATALOG: &[Rule] = &[
             Field("/userIdentity/arn", ContainsAny(&["/AWSReservedSSO_"])),
         ]),
         reason: "{principal} read secret {/requestParameters/secretId}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-SSM-001",
@@ -547,6 +587,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Field("/requestParameters/withDecryption", True),
         reason: "{principal} read SSM parameters with decryption{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-EC2-002",
@@ -558,6 +599,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ec2:DescribeInstanceAttribute"],
         when: Field("/requestParameters/attribute", Equals("userData")),
         reason: "{principal} read the user data of {/requestParameters/instanceId}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     // ── Exposure and exfiltration ────────────────────────────────────────────────────
     Rule {
@@ -570,6 +612,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ec2:ModifySnapshotAttribute", "ec2:ModifyImageAttribute"],
         when: Check(shares_ec2_resource),
         reason: "{principal} shared {/requestParameters/snapshotId|/requestParameters/imageId} outside the account{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-RDS-001",
@@ -584,6 +627,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Check(shares_rds_snapshot),
         reason: "{principal} shared a database snapshot outside the account{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-S3-001",
@@ -595,6 +639,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["s3:PutBucketPolicy"],
         when: Check(bucket_policy_is_public),
         reason: "{principal} made bucket {/requestParameters/bucketName} public by policy{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-S3-002",
@@ -606,6 +651,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["s3:PutBucketAcl"],
         when: Check(bucket_acl_is_public),
         reason: "{principal} made bucket {/requestParameters/bucketName} public by ACL{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-S3-003",
@@ -625,6 +671,7 @@ pub static CATALOG: &[Rule] = &[
             Check(public_access_block_weakened),
         ]),
         reason: "{principal} called {action} on {/requestParameters/bucketName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-SG-001",
@@ -636,6 +683,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ec2:AuthorizeSecurityGroupIngress"],
         when: Check(opens_admin_port_to_world),
         reason: "{principal} opened {/requestParameters/groupId} to the internet on an admin port{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-EXPORT-001",
@@ -647,6 +695,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ec2:CreateInstanceExportTask", "rds:StartExportTask"],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     // ── Execution and lateral movement ───────────────────────────────────────────────
     Rule {
@@ -659,6 +708,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ssm:SendCommand"],
         when: Always,
         reason: "{principal} ran {/requestParameters/documentName} on instances through SSM{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-SSM-003",
@@ -670,6 +720,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ssm:StartSession", "ssm:ResumeSession"],
         when: Always,
         reason: "{principal} opened a session on {/requestParameters/target}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-EC2-003",
@@ -684,6 +735,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Always,
         reason: "{principal} pushed an SSH key to {/requestParameters/instanceId}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-EC2-004",
@@ -695,6 +747,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ec2:EnableSerialConsoleAccess"],
         when: Always,
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-EC2-005",
@@ -706,6 +759,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["ec2:RunInstances"],
         when: Check(launches_gpu_or_huge_instance),
         reason: "{principal} launched {/requestParameters/instanceType} instances in {region}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-EC2-006",
@@ -720,6 +774,7 @@ pub static CATALOG: &[Rule] = &[
             Field("/requestParameters/attribute", Equals("userData")),
         ]),
         reason: "{principal} changed the user data of {/requestParameters/instanceId}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-LAMBDA-001",
@@ -731,6 +786,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["lambda:AddPermission"],
         when: Check(lambda_permission_is_foreign),
         reason: "{principal} let {/requestParameters/principal} call {/requestParameters/functionName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-LAMBDA-002",
@@ -748,6 +804,7 @@ pub static CATALOG: &[Rule] = &[
             Field("/requestParameters/layers", Present),
         ]),
         reason: "{principal} replaced the code or layers of {/requestParameters/functionName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-LAMBDA-003",
@@ -762,6 +819,7 @@ pub static CATALOG: &[Rule] = &[
         ],
         when: Field("/requestParameters/authType", Equals("NONE")),
         reason: "{principal} gave {/requestParameters/functionName} a public URL{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-KMS-001",
@@ -773,6 +831,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["kms:ScheduleKeyDeletion", "kms:DisableKey"],
         when: Always,
         reason: "{principal} called {action} on key {/requestParameters/keyId}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-SES-001",
@@ -787,6 +846,7 @@ pub static CATALOG: &[Rule] = &[
             Named(&["PutAccountDetails"]),
         ]),
         reason: BY,
+        on_failure: OnFailure::Attempt,
     },
     Rule {
         id: "TW-ACCOUNT-001",
@@ -798,6 +858,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &["account:EnableRegion"],
         when: Always,
         reason: "{principal} enabled region {/requestParameters/RegionName}{outcome}",
+        on_failure: OnFailure::Attempt,
     },
     // ── Offensive tooling ────────────────────────────────────────────────────────────
     Rule {
@@ -810,6 +871,7 @@ pub static CATALOG: &[Rule] = &[
         calls: &[],
         when: Field("/userAgent", ContainsAny(&["kali", "parrot", "pentoo"])),
         reason: "{principal} called {action} from a penetration-testing distribution ({/userAgent})",
+        on_failure: OnFailure::Fires,
     },
     Rule {
         id: "TW-TOOL-002",
@@ -821,5 +883,6 @@ pub static CATALOG: &[Rule] = &[
         calls: &[],
         when: Field("/userAgent", ContainsAny(&["pacu", "trufflehog"])),
         reason: "{principal} called {action} with offensive tooling ({/userAgent})",
+        on_failure: OnFailure::Fires,
     },
 ];

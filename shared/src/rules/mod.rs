@@ -34,6 +34,19 @@ pub struct Rule {
     /// `{/json/pointer}` from the CloudTrail record (`{/a|/b}`: the first present).
     #[serde(skip)]
     pub reason: &'static str,
+    /// What a failed call that meets the condition makes.
+    pub on_failure: OnFailure,
+}
+
+/// What a rule makes of a call that failed (`errorCode` set: denied, invalid, throttled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// Nothing happened, but someone tried: its own detection, `<id>-ATTEMPT`, one level
+    /// lower ("Failed attempt: …"), since attempts are what reconnaissance looks like.
+    Attempt,
+    /// The rule's own detection, as for a success (root at work is news whatever the outcome).
+    Fires,
 }
 
 /// A condition on one event.
@@ -72,10 +85,20 @@ impl Rule {
         if !self.concerns(event) || !self.when.holds(event) {
             return None;
         }
+        let attempt = event.error_code.is_some() && self.on_failure == OnFailure::Attempt;
+        let (id, title, severity) = if attempt {
+            (
+                format!("{}-ATTEMPT", self.id),
+                format!("Failed attempt: {}", self.title),
+                self.severity.lowered(),
+            )
+        } else {
+            (self.id.to_string(), self.title.to_string(), self.severity)
+        };
         Some(Detection {
-            id: self.id.to_string(),
-            title: self.title.to_string(),
-            severity: self.severity,
+            id,
+            title,
+            severity,
             tactic: self.tactic.to_string(),
             technique: self.technique.to_string(),
             reason: render(self.reason, event),

@@ -120,9 +120,27 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             "Statement": {"Effect": "Allow", "Action": action, "Resource": "*"}}).to_string()})
     };
     vec![
-        ("TW-CLOUDTRAIL-001", real("CloudTrail/StopLogging"), true),
+        (
+            "TW-CLOUDTRAIL-001",
+            succeeded(real("CloudTrail/StopLogging")),
+            true,
+        ),
+        (
+            "TW-CLOUDTRAIL-001-ATTEMPT",
+            real("CloudTrail/StopLogging"),
+            true,
+        ),
         ("TW-CLOUDTRAIL-001", real("CloudTrail/LookupEvents"), false),
-        ("TW-CLOUDTRAIL-002", real("CloudTrail/DeleteTrail"), true),
+        (
+            "TW-CLOUDTRAIL-002",
+            succeeded(real("CloudTrail/DeleteTrail")),
+            true,
+        ),
+        (
+            "TW-CLOUDTRAIL-002-ATTEMPT",
+            real("CloudTrail/DeleteTrail"),
+            true,
+        ),
         ("TW-CLOUDTRAIL-002", real("CloudTrail/StopLogging"), false),
         (
             "TW-CLOUDTRAIL-003",
@@ -170,12 +188,21 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             true,
         ),
         ("TW-CLOUDTRAIL-005", real("CloudTrail/DeleteTrail"), false),
-        ("TW-GUARDDUTY-001", real("GuardDuty/DeleteDetector"), true),
+        (
+            "TW-GUARDDUTY-001",
+            succeeded(real("GuardDuty/DeleteDetector")),
+            true,
+        ),
+        (
+            "TW-GUARDDUTY-001-ATTEMPT",
+            real("GuardDuty/DeleteDetector"),
+            true,
+        ),
         ("TW-GUARDDUTY-001", real("GuardDuty/GetDetector"), false),
         (
             "TW-GUARDDUTY-002",
             with(
-                real("GuardDuty/UpdateDetector"),
+                succeeded(real("GuardDuty/UpdateDetector")),
                 &[("/requestParameters/enable", json!(false))],
             ),
             true,
@@ -183,11 +210,21 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         ("TW-GUARDDUTY-002", real("GuardDuty/UpdateDetector"), false),
         (
             "TW-GUARDDUTY-003",
+            succeeded(real("GuardDuty/DisassociateFromMasterAccount")),
+            true,
+        ),
+        (
+            "TW-GUARDDUTY-003-ATTEMPT",
             real("GuardDuty/DisassociateFromMasterAccount"),
             true,
         ),
         (
             "TW-GUARDDUTY-003",
+            succeeded(real("GuardDuty/DisassociateMembers")),
+            true,
+        ),
+        (
+            "TW-GUARDDUTY-003-ATTEMPT",
             real("GuardDuty/DisassociateMembers"),
             true,
         ),
@@ -208,7 +245,16 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             ),
             false,
         ),
-        ("TW-GUARDDUTY-004", real("GuardDuty/CreateIPSet"), true),
+        (
+            "TW-GUARDDUTY-004",
+            succeeded(real("GuardDuty/CreateIPSet")),
+            true,
+        ),
+        (
+            "TW-GUARDDUTY-004-ATTEMPT",
+            real("GuardDuty/CreateIPSet"),
+            true,
+        ),
         (
             "TW-SECURITYHUB-001",
             call("securityhub.amazonaws.com", "DisableSecurityHub"),
@@ -216,6 +262,11 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         ),
         (
             "TW-SECURITYHUB-001",
+            succeeded(real("SecurityHub/DeleteMembers")),
+            true,
+        ),
+        (
+            "TW-SECURITYHUB-001-ATTEMPT",
             real("SecurityHub/DeleteMembers"),
             true,
         ),
@@ -226,22 +277,42 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         ),
         (
             "TW-CONFIG-001",
+            succeeded(real("Config/StopConfigurationRecorder")),
+            true,
+        ),
+        (
+            "TW-CONFIG-001-ATTEMPT",
             real("Config/StopConfigurationRecorder"),
             true,
         ),
         (
             "TW-CONFIG-001",
+            succeeded(real("Config/DeleteConfigurationRecorder")),
+            true,
+        ),
+        (
+            "TW-CONFIG-001-ATTEMPT",
             real("Config/DeleteConfigurationRecorder"),
             true,
         ),
         ("TW-CONFIG-001", real("Config/DeleteConfigRule"), false),
-        ("TW-CONFIG-002", real("Config/DeleteDeliveryChannel"), true),
+        (
+            "TW-CONFIG-002",
+            succeeded(real("Config/DeleteDeliveryChannel")),
+            true,
+        ),
+        (
+            "TW-CONFIG-002-ATTEMPT",
+            real("Config/DeleteDeliveryChannel"),
+            true,
+        ),
         (
             "TW-CONFIG-002",
             real("Config/StopConfigurationRecorder"),
             false,
         ),
-        ("TW-VPC-001", real("EC2/DeleteFlowLogs"), true),
+        ("TW-VPC-001", succeeded(real("EC2/DeleteFlowLogs")), true),
+        ("TW-VPC-001-ATTEMPT", real("EC2/DeleteFlowLogs"), true),
         ("TW-VPC-001", real("EC2/DescribeFlowLogs"), false),
         (
             "TW-ROUTE53-001",
@@ -259,7 +330,16 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             ),
             false,
         ),
-        ("TW-LOGS-001", real("CloudWatch/DeleteLogGroup"), true),
+        (
+            "TW-LOGS-001",
+            succeeded(real("CloudWatch/DeleteLogGroup")),
+            true,
+        ),
+        (
+            "TW-LOGS-001-ATTEMPT",
+            real("CloudWatch/DeleteLogGroup"),
+            true,
+        ),
         ("TW-LOGS-001", real("CloudWatch/DescribeLogGroups"), false),
         (
             "TW-BEDROCK-001",
@@ -270,15 +350,34 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             true,
         ),
         ("TW-BEDROCK-001", real("Bedrock/ListAgents"), false),
-        ("TW-ORG-001", real("Organizations/LeaveOrganization"), true),
+        (
+            "TW-ORG-001",
+            succeeded(real("Organizations/LeaveOrganization")),
+            true,
+        ),
+        (
+            "TW-ORG-001-ATTEMPT",
+            real("Organizations/LeaveOrganization"),
+            true,
+        ),
         (
             "TW-ORG-001",
             real("Organizations/DescribeOrganization"),
             false,
         ),
-        ("TW-WAF-001", real("WAFV2/DeleteWebACL"), true),
+        ("TW-WAF-001", succeeded(real("WAFV2/DeleteWebACL")), true),
+        ("TW-WAF-001-ATTEMPT", real("WAFV2/DeleteWebACL"), true),
         ("TW-WAF-001", real("WAFV2/UpdateIPSet"), false),
-        ("TW-EVENTS-001", real("EventBridge/DisableRule"), true),
+        (
+            "TW-EVENTS-001",
+            succeeded(real("EventBridge/DisableRule")),
+            true,
+        ),
+        (
+            "TW-EVENTS-001-ATTEMPT",
+            real("EventBridge/DisableRule"),
+            true,
+        ),
         ("TW-EVENTS-001", real("EventBridge/ListRules"), false),
         (
             "TW-ROOT-001",
@@ -339,9 +438,15 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             console_login("IAMUser", "Success", "Yes"),
             false,
         ),
-        ("TW-MFA-001", real("IAM/DeactivateMFADevice"), true),
+        (
+            "TW-MFA-001",
+            succeeded(real("IAM/DeactivateMFADevice")),
+            true,
+        ),
+        ("TW-MFA-001-ATTEMPT", real("IAM/DeactivateMFADevice"), true),
         ("TW-MFA-001", real("IAM/ListUsers"), false),
-        ("TW-IAM-001", real("IAM/CreateUser"), true),
+        ("TW-IAM-001", succeeded(real("IAM/CreateUser")), true),
+        ("TW-IAM-001-ATTEMPT", real("IAM/CreateUser"), true),
         ("TW-IAM-001", real("IAM/GetUser"), false),
         (
             "TW-IAM-002",
@@ -426,7 +531,16 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             ),
             false,
         ),
-        ("TW-IAM-006", real("IAM/SetDefaultPolicyVersion"), true),
+        (
+            "TW-IAM-006",
+            succeeded(real("IAM/SetDefaultPolicyVersion")),
+            true,
+        ),
+        (
+            "TW-IAM-006-ATTEMPT",
+            real("IAM/SetDefaultPolicyVersion"),
+            true,
+        ),
         (
             "TW-IAM-007",
             params(
@@ -450,6 +564,11 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         ),
         (
             "TW-IAM-008",
+            succeeded(real("IAM/DeleteRolePermissionsBoundary")),
+            true,
+        ),
+        (
+            "TW-IAM-008-ATTEMPT",
             real("IAM/DeleteRolePermissionsBoundary"),
             true,
         ),
@@ -462,18 +581,33 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         ("TW-IAM-009", real("IAM/ListSAMLProviders"), false),
         (
             "TW-IAM-010",
+            succeeded(real("IAM/GetAccountAuthorizationDetails")),
+            true,
+        ),
+        (
+            "TW-IAM-010-ATTEMPT",
             real("IAM/GetAccountAuthorizationDetails"),
             true,
         ),
         ("TW-IAM-010", real("IAM/ListRoles"), false),
         (
             "TW-IAM-011",
+            succeeded(real("EC2/ReplaceIamInstanceProfileAssociation")),
+            true,
+        ),
+        (
+            "TW-IAM-011-ATTEMPT",
             real("EC2/ReplaceIamInstanceProfileAssociation"),
             true,
         ),
         ("TW-IAM-011", real("IAM/ListInstanceProfiles"), false),
         (
             "TW-STS-001",
+            succeeded(real("SecurityTokenService/GetFederationToken")),
+            true,
+        ),
+        (
+            "TW-STS-001-ATTEMPT",
             real("SecurityTokenService/GetFederationToken"),
             true,
         ),
@@ -508,10 +642,16 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             ),
             false,
         ),
-        ("TW-EC2-001", real("EC2/GetPasswordData"), true),
+        ("TW-EC2-001", succeeded(real("EC2/GetPasswordData")), true),
+        ("TW-EC2-001-ATTEMPT", real("EC2/GetPasswordData"), true),
         ("TW-EC2-001", real("EC2/DescribeInstances"), false),
         (
             "TW-SECRETS-001",
+            succeeded(real("SecretsManager/GetSecretValue")),
+            true,
+        ),
+        (
+            "TW-SECRETS-001-ATTEMPT",
             real("SecretsManager/GetSecretValue"),
             true,
         ),
@@ -539,7 +679,7 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         (
             "TW-EC2-002",
             with(
-                real("EC2/DescribeInstanceAttribute"),
+                succeeded(real("EC2/DescribeInstanceAttribute")),
                 &[("/requestParameters/attribute", json!("userData"))],
             ),
             true,
@@ -688,12 +828,28 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             real("EC2/AuthorizeSecurityGroupIngress"),
             false,
         ),
-        ("TW-EXPORT-001", real("EC2/CreateInstanceExportTask"), true),
-        ("TW-EXPORT-001", real("RDS/StartExportTask"), true),
+        (
+            "TW-EXPORT-001",
+            succeeded(real("EC2/CreateInstanceExportTask")),
+            true,
+        ),
+        (
+            "TW-EXPORT-001-ATTEMPT",
+            real("EC2/CreateInstanceExportTask"),
+            true,
+        ),
+        (
+            "TW-EXPORT-001",
+            succeeded(real("RDS/StartExportTask")),
+            true,
+        ),
+        ("TW-EXPORT-001-ATTEMPT", real("RDS/StartExportTask"), true),
         ("TW-EXPORT-001", real("RDS/DescribeExportTasks"), false),
-        ("TW-SSM-002", real("SSM/SendCommand"), true),
+        ("TW-SSM-002", succeeded(real("SSM/SendCommand")), true),
+        ("TW-SSM-002-ATTEMPT", real("SSM/SendCommand"), true),
         ("TW-SSM-002", real("SSM/DescribeInstanceInformation"), false),
-        ("TW-SSM-003", real("SSM/StartSession"), true),
+        ("TW-SSM-003", succeeded(real("SSM/StartSession")), true),
+        ("TW-SSM-003-ATTEMPT", real("SSM/StartSession"), true),
         ("TW-SSM-003", real("SSM/DescribeInstanceInformation"), false),
         (
             "TW-EC2-003",
@@ -705,7 +861,16 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             call("ec2-instance-connect.amazonaws.com", "OpenTunnel"),
             false,
         ),
-        ("TW-EC2-004", real("EC2/EnableSerialConsoleAccess"), true),
+        (
+            "TW-EC2-004",
+            succeeded(real("EC2/EnableSerialConsoleAccess")),
+            true,
+        ),
+        (
+            "TW-EC2-004-ATTEMPT",
+            real("EC2/EnableSerialConsoleAccess"),
+            true,
+        ),
         (
             "TW-EC2-004",
             call("ec2.amazonaws.com", "GetSerialConsoleAccessStatus"),
@@ -714,7 +879,7 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         (
             "TW-EC2-005",
             with(
-                real("EC2/RunInstances"),
+                succeeded(real("EC2/RunInstances")),
                 &[("/requestParameters/instanceType", json!("p4d.24xlarge"))],
             ),
             true,
@@ -722,7 +887,7 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         (
             "TW-EC2-005",
             with(
-                real("EC2/RunInstances"),
+                succeeded(real("EC2/RunInstances")),
                 &[("/requestParameters/instanceType", json!("c5.metal"))],
             ),
             true,
@@ -755,6 +920,11 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         ),
         (
             "TW-LAMBDA-002",
+            succeeded(real("Lambda/UpdateFunctionCode20150331v2")),
+            true,
+        ),
+        (
+            "TW-LAMBDA-002-ATTEMPT",
             real("Lambda/UpdateFunctionCode20150331v2"),
             true,
         ),
@@ -799,12 +969,12 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
         (
             "TW-SES-001",
             with(
-                real("SES/UpdateAccountSendingEnabled"),
+                succeeded(real("SES/UpdateAccountSendingEnabled")),
                 &[("/requestParameters/enabled", json!(true))],
             ),
             true,
         ),
-        ("TW-SES-001", real("SES/PutAccountDetails"), true),
+        ("TW-SES-001", succeeded(real("SES/PutAccountDetails")), true),
         ("TW-SES-001", real("SES/GetSendQuota"), false),
         (
             "TW-ACCOUNT-001",
@@ -975,4 +1145,39 @@ fn rules_read_the_cloudtrail_record_inside_an_eventbridge_event() {
         .map(|d| d.id)
         .collect();
     assert_eq!(ids, vec!["TW-IAM-002"]);
+}
+
+#[test]
+fn a_failed_call_is_an_attempt_one_level_lower_and_root_at_work_fires_whatever_the_outcome() {
+    let detect = |record: Value| {
+        let event = parse_value(record).unwrap().remove(0).outcome.unwrap();
+        Engine::default().detect(&event)
+    };
+    // The reference StopLogging was denied: nothing stopped, but someone tried.
+    let denied = detect(real("CloudTrail/StopLogging"));
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0].id, "TW-CLOUDTRAIL-001-ATTEMPT");
+    assert_eq!(
+        denied[0].title,
+        "Failed attempt: CloudTrail logging stopped"
+    );
+    assert_eq!(denied[0].severity, crate::Severity::Medium);
+    assert!(denied[0].reason.ends_with("(denied: AccessDenied)"));
+    let stopped = detect(succeeded(real("CloudTrail/StopLogging")));
+    assert_eq!(stopped[0].id, "TW-CLOUDTRAIL-001");
+    assert_eq!(stopped[0].severity, crate::Severity::High);
+
+    // Root calling anything is news, denied or not.
+    let root = detect(as_root(real("CloudTrail/LookupEvents")));
+    let ids: Vec<&str> = root.iter().map(|d| d.id.as_str()).collect();
+    assert!(ids.contains(&"TW-ROOT-001"), "{ids:?}");
+    let root_denied = detect(as_root(with(
+        real("CloudTrail/LookupEvents"),
+        &[("/errorCode", json!("AccessDenied"))],
+    )));
+    assert!(
+        root_denied
+            .iter()
+            .any(|d| d.id == "TW-ROOT-001" && d.severity == crate::Severity::High)
+    );
 }
