@@ -97,19 +97,31 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
             ),
         );
     }
+    // Count before building anything: a body of millions of tiny elements is refused
+    // without the memory that building them would take.
+    let census = match input::census(request.body, MAX_EVENTS) {
+        Ok(census) => census,
+        Err(body_error) => return rejected_body(&body_error),
+    };
+    if census.over(MAX_EVENTS) {
+        if let Some((index, kind)) = census.first_non_object {
+            return rejected_body(&BodyError::NotEvents(format!(
+                "element {index} is {kind}, not an event object, and the body holds more than \
+                 {MAX_EVENTS} elements"
+            )));
+        }
+        return error(
+            413,
+            format!(
+                "the body holds more than {MAX_EVENTS} events; at most {MAX_EVENTS} are accepted \
+                 per request"
+            ),
+        );
+    }
     let parsed = match input::parse_body(request.body) {
         Ok(parsed) => parsed,
         Err(body_error) => return rejected_body(&body_error),
     };
-    if parsed.len() > MAX_EVENTS {
-        return error(
-            413,
-            format!(
-                "the body holds {} events; at most {MAX_EVENTS} are accepted per request",
-                parsed.len()
-            ),
-        );
-    }
 
     let mut report = IngestReport::default();
     // (index, event id) of each valid event, and its queue message.

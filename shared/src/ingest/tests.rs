@@ -210,9 +210,22 @@ async fn oversized_requests_are_a_413() {
         response.body["error"]
             .as_str()
             .unwrap()
-            .contains("501 events")
+            .contains("more than 500 events")
     );
     assert!(queue.bodies().is_empty());
+
+    // Past the limit, elements that are not events are a 400 that says so, not a 413.
+    let numbers = format!("[{}1]", "1,".repeat(100_000));
+    let response = handle(&queue, post(numbers.as_bytes())).await;
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert!(
+        response.body["rejected"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("element 0 is a number, not an event object"),
+        "{}",
+        response.body
+    );
 }
 
 #[tokio::test]

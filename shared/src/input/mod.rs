@@ -6,11 +6,13 @@
 //! Each event is validated on its own, so one bad event never hides its valid neighbours,
 //! and every problem is reported at once.
 
+mod census;
 mod cloudtrail;
 mod eventbridge;
 mod fields;
 mod seed;
 
+pub use census::{Census, census};
 pub use eventbridge::DETAIL_TYPES as EVENTBRIDGE_DETAIL_TYPES;
 
 use serde::Serialize;
@@ -56,6 +58,8 @@ pub enum BodyError {
     WrongShape(&'static str),
     #[error("the body holds no events")]
     Empty,
+    #[error("the body is not a list of events: {0}")]
+    NotEvents(String),
 }
 
 /// Parses a raw body into its events.
