@@ -2,6 +2,7 @@
 //! permission lists, port ranges, instance types. Each reads only the fields it needs.
 
 use serde_json::Value;
+use std::net::IpAddr;
 
 use crate::event::Event;
 
@@ -197,7 +198,41 @@ const ADMIN_PORTS: [i64; 12] = [
     22, 23, 135, 445, 1433, 3306, 3389, 5432, 5900, 6379, 9200, 27017,
 ];
 
-/// A security group rule that opens an admin port (or every port) to 0.0.0.0/0 or ::/0.
+/// Whether a CIDR range opens to much of the internet: judged by its parsed prefix length,
+/// not its text (`203.0.113.7/0` is every address, as is `0.0.0.0/0`). Wide means an IPv4
+/// /8 or wider, an IPv6 /16 or wider, that is not private (10/8, 172.16/12, 192.168/16,
+/// 100.64/10, fc00::/7). A range that does not parse is not judged wide.
+pub fn is_public_wide(cidr: &str) -> bool {
+    let Some((address, length)) = cidr.trim().split_once('/') else {
+        return false;
+    };
+    let (Ok(address), Ok(length)) = (address.parse::<IpAddr>(), length.parse::<u8>()) else {
+        return false;
+    };
+    match address {
+        IpAddr::V4(address) if length <= 32 => {
+            let within = |network: [u8; 4], bits: u8| {
+                length >= bits && {
+                    let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+                    u32::from(address) & mask == u32::from_be_bytes(network) & mask
+                }
+            };
+            let private = within([10, 0, 0, 0], 8)
+                || within([172, 16, 0, 0], 12)
+                || within([192, 168, 0, 0], 16)
+                || within([100, 64, 0, 0], 10);
+            length <= 8 && !private
+        }
+        IpAddr::V6(address) if length <= 128 => {
+            let unique_local = length >= 7 && address.segments()[0] & 0xfe00 == 0xfc00;
+            length <= 16 && !unique_local
+        }
+        _ => false,
+    }
+}
+
+/// A security group rule that opens an admin port (or every port) to much of the internet
+/// (0.0.0.0/0, ::/0, or any other wide public range).
 pub fn opens_admin_port_to_world(event: &Event) -> bool {
     let permissions = request(event)
         .and_then(|request| request.pointer("/ipPermissions/items"))
@@ -213,10 +248,10 @@ pub fn opens_admin_port_to_world(event: &Event) -> bool {
                         .is_some_and(|ranges| {
                             ranges.iter().any(|range| {
                                 ["cidrIp", "cidrIpv6"].iter().any(|key| {
-                                    matches!(
-                                        range.get(*key).and_then(Value::as_str),
-                                        Some("0.0.0.0/0" | "::/0")
-                                    )
+                                    range
+                                        .get(*key)
+                                        .and_then(Value::as_str)
+                                        .is_some_and(is_public_wide)
                                 })
                             })
                         })
@@ -318,12 +353,67 @@ pub fn drops_management_events(event: &Event) -> bool {
     let advanced = request
         .get("advancedEventSelectors")
         .and_then(Value::as_array)
-        .is_some_and(|selectors| {
-            !selectors
-                .iter()
-                .any(|selector| selector.to_string().contains("\"Management\""))
-        });
+        .is_some_and(|selectors| !selectors.iter().any(records_write_management_events));
     basic || advanced
+}
+
+/// Whether one advanced event selector records write management events, as CloudTrail
+/// evaluates it: every field selector must admit the event (`equals`, `notEquals`,
+/// `startsWith`, `notStartsWith`, …), and a selector without an `eventCategory` field
+/// records nothing.
+fn records_write_management_events(selector: &Value) -> bool {
+    let Some(fields) = selector
+        .get("fieldSelectors")
+        .or_else(|| selector.get("FieldSelectors"))
+        .and_then(Value::as_array)
+    else {
+        return false;
+    };
+    let field_name = |field: &Value| {
+        field
+            .get("field")
+            .or_else(|| field.get("Field"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let has_category = fields
+        .iter()
+        .any(|field| field_name(field).as_deref() == Some("eventCategory"));
+    // A write management event: eventCategory Management, readOnly false; any other field
+    // (eventSource exclusions, say) leaves most of them recorded.
+    let admits = |field: &Value| match field_name(field).as_deref() {
+        Some("eventCategory") => field_admits(field, "Management"),
+        Some("readOnly") => field_admits(field, "false"),
+        _ => true,
+    };
+    has_category && fields.iter().all(admits)
+}
+
+/// Whether a field selector's conditions all admit `value`.
+fn field_admits(field: &Value, value: &str) -> bool {
+    let list = |names: [&str; 2]| -> Option<Vec<&str>> {
+        names
+            .iter()
+            .find_map(|name| field.get(*name))
+            .map(|values| {
+                values
+                    .as_array()
+                    .map(|items| items.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default()
+            })
+    };
+    let equals = list(["equals", "Equals"]);
+    let not_equals = list(["notEquals", "NotEquals"]);
+    let starts = list(["startsWith", "StartsWith"]);
+    let not_starts = list(["notStartsWith", "NotStartsWith"]);
+    let ends = list(["endsWith", "EndsWith"]);
+    let not_ends = list(["notEndsWith", "NotEndsWith"]);
+    equals.is_none_or(|values| values.contains(&value))
+        && not_equals.is_none_or(|values| !values.contains(&value))
+        && starts.is_none_or(|values| values.iter().any(|prefix| value.starts_with(prefix)))
+        && not_starts.is_none_or(|values| !values.iter().any(|prefix| value.starts_with(prefix)))
+        && ends.is_none_or(|values| values.iter().any(|suffix| value.ends_with(suffix)))
+        && not_ends.is_none_or(|values| !values.iter().any(|suffix| value.ends_with(suffix)))
 }
 
 /// An UpdateTrail that narrows what the trail records.
@@ -370,4 +460,92 @@ pub fn console_login_without_mfa(event: &Event) -> bool {
             .console_login
             .as_ref()
             .is_some_and(|login| login.succeeded && login.mfa_used == Some(false))
+}
+
+#[cfg(test)]
+mod properties {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_ipv4_address_with_prefix_zero_is_the_internet(octets in any::<[u8; 4]>()) {
+            let cidr = format!("{}/0", Ipv4Addr::from(octets));
+            prop_assert!(is_public_wide(&cidr));
+        }
+
+        #[test]
+        fn ipv4_ranges_narrower_than_a_slash_8_are_not(octets in any::<[u8; 4]>(), length in 9u8..=32) {
+            let cidr = format!("{}/{length}", Ipv4Addr::from(octets));
+            prop_assert!(!is_public_wide(&cidr));
+        }
+
+        #[test]
+        fn any_ipv6_address_with_prefix_zero_is_the_internet(segments in any::<[u16; 8]>()) {
+            let cidr = format!("{}/0", Ipv6Addr::from(segments));
+            prop_assert!(is_public_wide(&cidr));
+        }
+
+        #[test]
+        fn ipv6_ranges_narrower_than_a_slash_16_are_not(segments in any::<[u16; 8]>(), length in 17u8..=128) {
+            let cidr = format!("{}/{length}", Ipv6Addr::from(segments));
+            prop_assert!(!is_public_wide(&cidr));
+        }
+
+        #[test]
+        fn nonsense_is_never_judged_wide(text in ".*") {
+            let judged = is_public_wide(&text);
+            if judged {
+                // Only what parses as address/length can be judged wide.
+                let (address, length) = text.trim().split_once('/').unwrap();
+                prop_assert!(address.parse::<IpAddr>().is_ok() && length.parse::<u8>().is_ok());
+            }
+        }
+
+        /// Selectors that each take only read-only management events, or only data events,
+        /// drop every write management event; one selector for management events without a
+        /// readOnly restriction keeps them, wherever it stands.
+        #[test]
+        fn advanced_selectors_are_judged_as_cloudtrail_evaluates_them(
+            kinds in proptest::collection::vec(0u8..3, 1..6),
+            keeping_at in any::<prop::sample::Index>(),
+        ) {
+            let selector = |kind: u8| match kind {
+                0 => json!({"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]},
+                                               {"field": "readOnly", "equals": ["true"]}]}),
+                1 => json!({"fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]},
+                                               {"field": "resources.type", "equals": ["AWS::S3::Object"]}]}),
+                _ => json!({"fieldSelectors": [{"field": "eventCategory", "notEquals": ["Management"]}]}),
+            };
+            let mut selectors: Vec<Value> = kinds.iter().map(|kind| selector(*kind)).collect();
+            prop_assert!(!selectors.iter().any(records_write_management_events));
+            let keeping = json!({"fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]},
+                                                    {"field": "readOnly", "notEquals": ["true"]}]});
+            selectors.insert(keeping_at.index(selectors.len() + 1), keeping);
+            prop_assert!(selectors.iter().any(records_write_management_events));
+        }
+    }
+
+    #[test]
+    fn private_and_unparsable_ranges_are_not_the_internet() {
+        for cidr in [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "fd00::/8",
+            "0.0.0.0",
+            "x/0",
+            "1.2.3.4/33",
+        ] {
+            assert!(!is_public_wide(cidr), "{cidr}");
+        }
+        for cidr in ["0.0.0.0/0", "::/0", "11.0.0.0/8", "2000::/3", " 0.0.0.0/0 "] {
+            assert!(is_public_wide(cidr), "{cidr}");
+        }
+    }
 }

@@ -183,6 +183,27 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             true,
         ),
         (
+            // Management events, read-only ones only: every write dropped.
+            "TW-CLOUDTRAIL-004",
+            params(
+                call("cloudtrail.amazonaws.com", "PutEventSelectors"),
+                json!({"trailName": "main", "advancedEventSelectors": [{"name": "reads", "fieldSelectors": [
+                    {"field": "eventCategory", "equals": ["Management"]},
+                    {"field": "readOnly", "equals": ["true"]}]}]}),
+            ),
+            true,
+        ),
+        (
+            "TW-CLOUDTRAIL-004",
+            params(
+                call("cloudtrail.amazonaws.com", "PutEventSelectors"),
+                json!({"trailName": "main", "advancedEventSelectors": [{"name": "all", "fieldSelectors": [
+                    {"field": "eventCategory", "equals": ["Management"]},
+                    {"field": "eventSource", "notEquals": ["kms.amazonaws.com"]}]}]}),
+            ),
+            false,
+        ),
+        (
             "TW-CLOUDTRAIL-005",
             succeeded(as_root(real("CloudTrail/DeleteTrail"))),
             true,
@@ -820,6 +841,23 @@ fn cases() -> Vec<(&'static str, Value, bool)> {
             params(
                 real("EC2/AuthorizeSecurityGroupIngress"),
                 ingress("0.0.0.0/0", 443, 443),
+            ),
+            false,
+        ),
+        (
+            // Any address with prefix length 0 is the whole internet.
+            "TW-SG-001",
+            params(
+                real("EC2/AuthorizeSecurityGroupIngress"),
+                ingress("203.0.113.7/0", 22, 22),
+            ),
+            true,
+        ),
+        (
+            "TW-SG-001",
+            params(
+                real("EC2/AuthorizeSecurityGroupIngress"),
+                ingress("10.0.0.0/8", 22, 22),
             ),
             false,
         ),
