@@ -114,6 +114,12 @@ pub struct Anomaly {
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// How the event reached the detector: `eventbridge`, `s3` or `ingest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// Who posted the event to the ingest API (the SigV4 caller's ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 /// Combines independent evidence: each detection removes part of the remaining doubt, so the

@@ -27,12 +27,19 @@ pub struct IncomingMessage {
     pub body: Option<String>,
     /// The `trailwatch-origin` attribute: `s3` or `ingest`; none for EventBridge.
     pub origin: Option<String>,
+    /// The `trailwatch-caller` attribute: who posted the event to the ingest API.
+    pub caller: Option<String>,
 }
 
 impl IncomingMessage {
     /// Whether the message came by a path that may repeat what EventBridge delivered.
     fn is_late_path(&self) -> bool {
         self.origin.is_some()
+    }
+
+    /// `eventbridge`, `s3` or `ingest`.
+    pub fn origin_name(&self) -> &str {
+        self.origin.as_deref().unwrap_or("eventbridge")
     }
 
     fn is_from_s3(&self) -> bool {
@@ -295,7 +302,9 @@ async fn process_message<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
                 "delivery gap: arrived by S3 only"
             );
         }
-        if let Some(anomaly) = engine.evaluate(&event, stores.profiles, now).await? {
+        if let Some(mut anomaly) = engine.evaluate(&event, stores.profiles, now).await? {
+            anomaly.origin = Some(message.origin_name().to_string());
+            anomaly.caller = message.caller.clone();
             match stores.anomalies.put_if_absent(&anomaly).await? {
                 PutOutcome::Inserted => {
                     report.anomalies_written += 1;
@@ -306,7 +315,8 @@ async fn process_message<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
                         severity = %anomaly.severity,
                         score = anomaly.score,
                         reasons = ?anomaly.reasons,
-                        origin = message.origin.as_deref().unwrap_or("eventbridge"),
+                        origin = message.origin_name(),
+                        caller = message.caller.as_deref(),
                         "anomaly"
                     );
                 }

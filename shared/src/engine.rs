@@ -143,6 +143,8 @@ fn anomaly_of(
         source_ip: event.source_ip.clone(),
         region: event.region.clone(),
         account_id: event.account_id.clone(),
+        origin: None,
+        caller: None,
     })
 }
 

@@ -18,12 +18,17 @@ pub use crate::enqueue::{MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, MAX_QUEUE_BODY_BY
 /// The message attribute that says which path put a message on the events queue: `ingest`
 /// (this API) or `s3` (the collector). EventBridge's messages carry none.
 pub const ORIGIN_ATTRIBUTE: &str = "trailwatch-origin";
+/// The message attribute naming who posted an event to the ingest API (the SigV4 caller's
+/// ARN), so what a caller sends can be told apart from what AWS delivered.
+pub const CALLER_ATTRIBUTE: &str = "trailwatch-caller";
 
 pub struct IngestRequest<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub content_type: Option<&'a str>,
     pub body: &'a [u8],
+    /// The SigV4 caller's ARN, where the API authorizes with IAM.
+    pub caller: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,10 +136,14 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
         let problems = match item.outcome {
             Ok(event) => match queue_body(item.index, &event) {
                 Ok(body) => {
+                    let mut attributes = vec![(ORIGIN_ATTRIBUTE, "ingest".to_string())];
+                    if let Some(caller) = request.caller {
+                        attributes.push((CALLER_ATTRIBUTE, caller.to_string()));
+                    }
                     messages.push(OutgoingMessage {
                         id: entry_id(item.index),
                         body,
-                        attributes: vec![(ORIGIN_ATTRIBUTE, "ingest".to_string())],
+                        attributes,
                     });
                     valid.push((item.index, event.event_id));
                     continue;

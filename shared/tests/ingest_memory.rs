@@ -57,6 +57,7 @@ async fn a_body_of_millions_of_empty_objects_is_refused_within_a_few_megabytes()
             path: "/ingest",
             content_type: Some("application/json"),
             body: body.as_bytes(),
+            caller: None,
         },
     )
     .await;

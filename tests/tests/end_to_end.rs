@@ -62,6 +62,12 @@ async fn a_posted_event_flows_to_an_anomaly_item() {
     assert_eq!(item["anomaly_score"], AttributeValue::N("0.75".into()));
     // …and what explains it.
     assert_eq!(text(&item, "severity"), "high");
+    // Where it came from, and who sent it: the SigV4 caller of the ingest API.
+    assert_eq!(text(&item, "origin"), "ingest");
+    assert_eq!(
+        text(&item, "caller"),
+        "arn:aws:sts::111122223333:assumed-role/log-shipper/backfill-job"
+    );
     let AttributeValue::L(detections) = &item["detections"] else {
         panic!("detections is a list")
     };
@@ -316,6 +322,11 @@ async fn an_eventbridge_cloudtrail_event_on_the_queue_flows_through() {
     assert_eq!(
         text(&item, "role_id"),
         "arn:aws:iam::111122223333:role/deploy"
+    );
+    assert_eq!(text(&item, "origin"), "eventbridge");
+    assert!(
+        !item.contains_key("caller"),
+        "AWS delivered it, nobody posted it"
     );
     harness.cleanup().await;
 }

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use lambda_runtime::{Context, Error, LambdaEvent};
 use trailwatch_shared::Engine;
 use trailwatch_shared::detect::{self, IncomingMessage, Stores};
-use trailwatch_shared::ingest::ORIGIN_ATTRIBUTE;
+use trailwatch_shared::ingest::{CALLER_ATTRIBUTE, ORIGIN_ATTRIBUTE};
 use trailwatch_shared::ports::{AnomalyStore, ProfileStore, ReceiptStore};
 
 pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
@@ -49,13 +49,19 @@ pub fn incoming_messages(event: SqsEvent) -> Vec<IncomingMessage> {
     event
         .records
         .into_iter()
-        .map(|record| IncomingMessage {
-            origin: record
-                .message_attributes
-                .get(ORIGIN_ATTRIBUTE)
-                .and_then(|attribute| attribute.string_value.clone()),
-            message_id: record.message_id.unwrap_or_default(),
-            body: record.body,
+        .map(|record| {
+            let attribute = |name: &str| {
+                record
+                    .message_attributes
+                    .get(name)
+                    .and_then(|attribute| attribute.string_value.clone())
+            };
+            IncomingMessage {
+                origin: attribute(ORIGIN_ATTRIBUTE),
+                caller: attribute(CALLER_ATTRIBUTE),
+                message_id: record.message_id.unwrap_or_default(),
+                body: record.body,
+            }
         })
         .collect()
 }

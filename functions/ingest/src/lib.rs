@@ -2,7 +2,8 @@
 //! URL, handed to `trailwatch_shared::ingest`, and its answer turned back into HTTP.
 
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Error, Request, RequestExt, Response};
 use trailwatch_shared::ingest::{self, IngestRequest};
 use trailwatch_shared::ports::EventQueue;
 
@@ -11,6 +12,7 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: Request) -> Result<Respon
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
+    let caller = caller_arn(&request);
     let answer = ingest::handle(
         queue,
         IngestRequest {
@@ -18,6 +20,7 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: Request) -> Result<Respon
             path: request.uri().path(),
             content_type,
             body: request.body().as_ref(),
+            caller: caller.as_deref(),
         },
     )
     .await;
@@ -28,4 +31,16 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: Request) -> Result<Respon
         response = response.header(ALLOW, allow);
     }
     Ok(response.body(Body::from(answer.body.to_string()))?)
+}
+
+/// The SigV4 caller's ARN as API Gateway (IAM authorization) or a function URL (`AWS_IAM`)
+/// reports it; none without IAM authorization.
+pub fn caller_arn(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => {
+            context.authorizer.as_ref()?.iam.as_ref()?.user_arn.clone()
+        }
+        RequestContext::ApiGatewayV1(context) => context.identity.user_arn.clone(),
+        _ => None,
+    }
 }

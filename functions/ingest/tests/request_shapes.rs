@@ -67,3 +67,38 @@ async fn a_wrong_method_gets_405_with_allow() {
     assert_eq!(response.headers()[ALLOW], "POST");
     assert!(matches!(response.body(), Body::Text(_)));
 }
+
+#[tokio::test]
+async fn the_sigv4_caller_travels_with_each_event_it_posts() {
+    let shipper = "arn:aws:sts::111122223333:assumed-role/log-shipper/backfill-job";
+    for (sample, caller) in [
+        (
+            include_str!("../../../events/apigw-http-ingest.json"),
+            Some(shipper),
+        ),
+        (
+            include_str!("../../../events/apigw-rest-ingest.json"),
+            Some(shipper),
+        ),
+        // The sample function URL has no IAM authorization: nobody to name.
+        (
+            include_str!("../../../events/function-url-ingest.json"),
+            None,
+        ),
+    ] {
+        let queue = MemoryQueue::default();
+        let (status, _) = answer(&queue, request(sample)).await;
+        assert_eq!(status, 202);
+        for message in queue.messages() {
+            let attribute = |name: &str| {
+                message
+                    .attributes
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.as_str())
+            };
+            assert_eq!(attribute("trailwatch-origin"), Some("ingest"));
+            assert_eq!(attribute("trailwatch-caller"), caller);
+        }
+    }
+}

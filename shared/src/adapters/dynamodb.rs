@@ -51,6 +51,10 @@ struct AnomalyItem {
     region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    caller: Option<String>,
 }
 
 impl From<&Anomaly> for AnomalyItem {
@@ -72,6 +76,8 @@ impl From<&Anomaly> for AnomalyItem {
             source_ip: anomaly.source_ip,
             region: anomaly.region,
             account_id: anomaly.account_id,
+            origin: anomaly.origin,
+            caller: anomaly.caller,
         }
     }
 }
@@ -93,6 +99,8 @@ impl From<AnomalyItem> for Anomaly {
             source_ip: item.source_ip,
             region: item.region,
             account_id: item.account_id,
+            origin: item.origin,
+            caller: item.caller,
         }
     }
 }

@@ -211,6 +211,7 @@ fn incoming(id: &str, body: &str) -> crate::detect::IncomingMessage {
         message_id: id.into(),
         body: Some(body.into()),
         origin: None,
+        caller: None,
     }
 }
 

@@ -12,6 +12,7 @@ fn message(id: &str, body: &str) -> IncomingMessage {
         message_id: id.to_string(),
         body: Some(body.to_string()),
         origin: None,
+        caller: None,
     }
 }
 
@@ -77,6 +78,7 @@ async fn a_poison_message_fails_alone() {
             message_id: "m4".into(),
             body: None,
             origin: None,
+            caller: None,
         },
         message("m5", r#"{"EventID": "half an event"}"#),
     ];

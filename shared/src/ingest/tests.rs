@@ -14,6 +14,7 @@ fn post(body: &[u8]) -> IngestRequest<'_> {
         path: "/ingest",
         content_type: Some("application/json"),
         body,
+        caller: None,
     }
 }
 
