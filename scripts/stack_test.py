@@ -42,7 +42,9 @@ def client_in(service, region):
     return boto3.client(service, endpoint_url=ENDPOINT, region_name=region)
 
 
-cfn, s3, sqs, events, dynamodb = (client(s) for s in ("cloudformation", "s3", "sqs", "events", "dynamodb"))
+cfn, s3, sqs, events, dynamodb, cloudwatch = (
+    client(s) for s in ("cloudformation", "s3", "sqs", "events", "dynamodb", "cloudwatch")
+)
 
 
 def load_template():
@@ -215,6 +217,17 @@ def cloudtrail_events_from_eventbridge(state):
     assert anomaly(state, foreign["eventID"]) is None, "the rule passed an event from a custom source"
 
 
+def the_stack_watches_itself(state):
+    resources = cfn.describe_stack_resources(StackName=state["stack"])["StackResources"]
+    alarms = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) >= 9, alarms
+    described = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
+    topic = state["out"]["AlarmsTopicArn"]
+    assert len(described) == len(alarms) and all(a["AlarmActions"] == [topic] for a in described), described
+    groups = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Logs::LogGroup"]
+    assert len(groups) == 3, groups
+
+
 def delivery_file_through_the_collector(state):
     s3.put_bucket_notification_configuration(
         Bucket=state["trail_bucket"],
@@ -294,6 +307,8 @@ def main():
         if "out" in state:
             check("function URL -> ingest -> queue -> detector -> anomalies", delivery_file_through_the_stack, state)
             check("function URL -> ingest: invalid event is a 400", invalid_input_is_a_400, state)
+            check("alarms on the dead-letter queues, backlog, errors and throttles, to the stack's topic; log groups",
+                  the_stack_watches_itself, state)
             check("EventBridge: aws.* CloudTrail event -> rule -> queue -> detector (with Sigma rules); custom source ignored",
                   cloudtrail_events_from_eventbridge, state)
             check("trail bucket: delivery file -> S3 notification -> collector -> queue -> detector",

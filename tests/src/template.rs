@@ -84,6 +84,15 @@ impl Template {
         )
     }
 
+    /// A number parameter's `MaxValue`.
+    pub fn parameter_max(&self, name: &str) -> Option<u64> {
+        self.document
+            .get("Parameters")?
+            .get(name)?
+            .get("MaxValue")?
+            .as_u64()
+    }
+
     /// A rule's event pattern as JSON, with each `!Ref` and `!GetAtt` replaced by what
     /// `resolve` makes of it (given the tag, `Ref` or `GetAtt`, and its argument); a
     /// parameter `resolve` does not know takes its default.

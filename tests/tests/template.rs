@@ -50,7 +50,11 @@ fn the_queue_outlives_six_detector_timeouts_and_dead_letters_after_five_receives
         .into_iter()
         .find(|q| q.logical_id == "EventsQueue")
         .unwrap();
-    assert!(queue.visibility_timeout.unwrap() >= 6 * detector_timeout);
+    let longest_window = Template::load_file("template.yaml")
+        .unwrap()
+        .parameter_max("DetectorBatchingWindowSeconds")
+        .unwrap();
+    assert!(queue.visibility_timeout.unwrap() >= 6 * detector_timeout + longest_window);
     assert_eq!(
         queue.redrive,
         Some(("EventsDeadLetterQueue".to_string(), 5))
@@ -279,42 +283,47 @@ fn tables_are_on_demand_with_recovery_for_anomalies_and_ttl_for_state() {
 }
 
 #[test]
-fn iam_is_least_privilege_through_policy_templates() {
+fn iam_is_least_privilege() {
     let template = template();
     let ingest = property(&template, "IngestFunction", &["Policies"])
         .as_sequence()
         .unwrap();
     assert_eq!(ingest.len(), 1);
     assert!(ingest[0].get("SQSSendMessagePolicy").is_some());
-    let detector = property(&template, "DetectorFunction", &["Policies"])
+    let statements = property(&template, "DetectorFunction", &["Policies"])[0]["Statement"]
         .as_sequence()
         .unwrap();
-    let grants: Vec<(String, String)> = detector
+    let grants: Vec<(String, Vec<&str>)> = statements
         .iter()
-        .flat_map(|policy| policy.as_mapping().unwrap().iter())
-        .map(|(name, body)| {
+        .map(|statement| {
             (
-                name.as_str().unwrap().to_string(),
-                ref_target(&body["TableName"]).unwrap(),
+                get_att_target(&statement["Resource"]).unwrap(),
+                statement["Action"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .map(|action| action.as_str().unwrap())
+                    .collect(),
             )
         })
         .collect();
-    // Anomalies are only ever written; profiles are read and written. No deletes, no scans
-    // of the anomalies.
+    // Anomalies are evidence: put (conditionally) and read, never updated, batch-written or
+    // deleted. Profiles: what the stores call, no deletes or scans.
     assert_eq!(
         grants,
         vec![
             (
-                "DynamoDBWritePolicy".to_string(),
-                "AnomaliesTable".to_string()
+                "AnomaliesTable".to_string(),
+                vec!["dynamodb:PutItem", "dynamodb:GetItem"]
             ),
             (
-                "DynamoDBWritePolicy".to_string(),
-                "ProfilesTable".to_string()
-            ),
-            (
-                "DynamoDBReadPolicy".to_string(),
-                "ProfilesTable".to_string()
+                "ProfilesTable".to_string(),
+                vec![
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:Query"
+                ]
             ),
         ]
     );
@@ -427,5 +436,122 @@ fn the_collector_reads_the_trail_bucket_and_sends_only_to_its_two_queues() {
             ),
             ("S3ReadPolicy".to_string(), "TrailBucketName".to_string()),
         ]
+    );
+}
+
+#[test]
+fn the_stack_watches_itself() {
+    let template = template();
+    // Every alarm goes to the stack's topic.
+    let alarms: Vec<(String, String, String)> = [
+        (
+            "EventsDeadLetterAlarm",
+            "ApproximateNumberOfMessagesVisible",
+        ),
+        ("RuleDeadLetterAlarm", "ApproximateNumberOfMessagesVisible"),
+        (
+            "TrailObjectsDeadLetterAlarm",
+            "ApproximateNumberOfMessagesVisible",
+        ),
+        ("EventsBacklogAlarm", "ApproximateAgeOfOldestMessage"),
+        ("DetectorErrorsAlarm", "Errors"),
+        ("DetectorThrottlesAlarm", "Throttles"),
+        ("IngestErrorsAlarm", "Errors"),
+        ("CollectorErrorsAlarm", "Errors"),
+        ("RuleFailedInvocationsAlarm", "FailedInvocations"),
+    ]
+    .iter()
+    .map(|(alarm, metric)| {
+        let properties = template
+            .properties(alarm)
+            .unwrap_or_else(|| panic!("{alarm} exists"));
+        assert_eq!(properties["MetricName"], *metric, "{alarm}");
+        assert_eq!(
+            ref_target(&properties["AlarmActions"][0]).as_deref(),
+            Some("AlarmsTopic"),
+            "{alarm}"
+        );
+        let dimension = &properties["Dimensions"][0]["Value"];
+        let watched = get_att_target(dimension)
+            .or_else(|| ref_target(dimension))
+            .unwrap();
+        (alarm.to_string(), metric.to_string(), watched)
+    })
+    .collect();
+    let watched: Vec<&str> = alarms
+        .iter()
+        .map(|(_, _, watched)| watched.as_str())
+        .collect();
+    assert_eq!(
+        watched,
+        [
+            "EventsDeadLetterQueue",
+            "RuleDeadLetterQueue",
+            "TrailObjectsDeadLetterQueue",
+            "EventsQueue",
+            "DetectorFunction",
+            "DetectorFunction",
+            "IngestFunction",
+            "CollectorFunction",
+            "CloudTrailRule",
+        ]
+    );
+    assert_eq!(
+        ref_target(property(
+            &template,
+            "AlarmsEmailSubscription",
+            &["Endpoint"]
+        ))
+        .as_deref(),
+        Some("AlarmEmail")
+    );
+
+    // What EventBridge cannot deliver is kept.
+    for rule in ["CloudTrailRule", "ForwardedCloudTrailRule"] {
+        let target = &property(&template, rule, &["Targets"])[0];
+        assert_eq!(
+            get_att_target(&target["DeadLetterConfig"]["Arn"]).as_deref(),
+            Some("RuleDeadLetterQueue"),
+            "{rule}"
+        );
+        assert!(
+            target["RetryPolicy"]["MaximumEventAgeInSeconds"]
+                .as_u64()
+                .is_some()
+        );
+    }
+
+    // Logs are kept a set time; a flood cannot take the account's concurrency.
+    for (group, function) in [
+        ("IngestLogGroup", "IngestFunction"),
+        ("DetectorLogGroup", "DetectorFunction"),
+        ("CollectorLogGroup", "CollectorFunction"),
+    ] {
+        assert_eq!(
+            ref_target(property(&template, group, &["RetentionInDays"])).as_deref(),
+            Some("LogRetentionDays")
+        );
+        let Value::Tagged(name) = property(&template, group, &["LogGroupName"]) else {
+            panic!("{group} names its function's group")
+        };
+        assert_eq!(
+            name.value.as_str(),
+            Some(format!("/aws/lambda/${{{function}}}").as_str())
+        );
+    }
+    assert_eq!(
+        ref_target(property(
+            &template,
+            "DetectorFunction",
+            &[
+                "Events",
+                "EventsQueue",
+                "Properties",
+                "ScalingConfig",
+                "MaximumConcurrency"
+            ]
+        ))
+        .as_deref(),
+        Some("DetectorMaximumConcurrency")
     );
 }
