@@ -120,6 +120,10 @@ pub struct Anomaly {
     /// Who posted the event to the ingest API (the SigV4 caller's ARN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+    /// Why the baseline could not assess the event ("baseline unavailable"): the rules'
+    /// detections stand alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_error: Option<String>,
 }
 
 /// Combines independent evidence: each detection removes part of the remaining doubt, so the

@@ -91,7 +91,9 @@ impl Engine {
     }
 
     /// The anomaly this event makes, from the rules and the principal's baseline, which
-    /// learns from the event.
+    /// learns from the event. When the profile store fails, the rules' detections still make
+    /// their anomaly (marked `baseline_error`); without any, the error is returned so the
+    /// event is retried.
     pub async fn evaluate<S: ProfileStore>(
         &self,
         event: &Event,
@@ -100,16 +102,33 @@ impl Engine {
     ) -> Result<Option<Anomaly>, StoreError> {
         let mut detections = self.detect(event);
         let features = Features::of(event);
-        let observation = profiles
+        match profiles
             .observe(&features, event.event_time, &self.baseline)
-            .await?;
-        detections.extend(baseline::assess(
-            &features,
-            &observation,
-            event.event_time,
-            &self.baseline,
-        ));
-        Ok(anomaly_of(event, detections, detected_at))
+            .await
+        {
+            Ok(observation) => {
+                detections.extend(baseline::assess(
+                    &features,
+                    &observation,
+                    event.event_time,
+                    &self.baseline,
+                ));
+                Ok(anomaly_of(event, detections, detected_at))
+            }
+            // Nothing found yet: a retry loses nothing, and the baseline may answer then.
+            Err(error) if detections.is_empty() => Err(error),
+            // The rules found something: it is stored now, marked, rather than held back by
+            // a profile store outage (the baseline does not learn this event).
+            Err(error) => {
+                tracing::warn!(event_id = %event.event_id, %error, "baseline unavailable; rule detections kept");
+                Ok(
+                    anomaly_of(event, detections, detected_at).map(|anomaly| Anomaly {
+                        baseline_error: Some(error.to_string()),
+                        ..anomaly
+                    }),
+                )
+            }
+        }
     }
 
     /// The anomaly this event makes from the rules alone.
@@ -145,6 +164,7 @@ fn anomaly_of(
         account_id: event.account_id.clone(),
         origin: None,
         caller: None,
+        baseline_error: None,
     })
 }
 

@@ -55,6 +55,8 @@ struct AnomalyItem {
     origin: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     caller: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    baseline_error: Option<String>,
 }
 
 impl From<&Anomaly> for AnomalyItem {
@@ -78,6 +80,7 @@ impl From<&Anomaly> for AnomalyItem {
             account_id: anomaly.account_id,
             origin: anomaly.origin,
             caller: anomaly.caller,
+            baseline_error: anomaly.baseline_error,
         }
     }
 }
@@ -101,6 +104,7 @@ impl From<AnomalyItem> for Anomaly {
             account_id: item.account_id,
             origin: item.origin,
             caller: item.caller,
+            baseline_error: item.baseline_error,
         }
     }
 }

@@ -332,3 +332,61 @@ async fn near_the_deadline_no_message_is_started_and_all_are_left_for_a_retry() 
     assert!(report.failed_message_ids.is_empty());
     assert_eq!(report.anomalies_written, 2);
 }
+
+/// A profile store in an outage.
+struct DownProfiles;
+
+impl ProfileStore for DownProfiles {
+    async fn observe(
+        &self,
+        _features: &crate::baseline::Features,
+        _at: chrono::DateTime<Utc>,
+        _config: &crate::baseline::BaselineConfig,
+    ) -> Result<crate::baseline::Observation, StoreError> {
+        Err(StoreError::Request(
+            "ProvisionedThroughputExceededException".into(),
+        ))
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_profile_store_outage_keeps_the_rules_detections_and_retries_the_rest() {
+    let anomalies = MemoryAnomalyStore::default();
+    let receipts = MemoryReceiptStore::default();
+    let recent = RecentEvents::default();
+    let benign = stop_logging_seed("e2").replace("cloudtrail:StopLogging", "type1");
+    let report = process_batch(
+        &Engine::default(),
+        Stores {
+            anomalies: &anomalies,
+            profiles: &DownProfiles,
+            receipts: &receipts,
+            recent: &recent,
+        },
+        &[
+            message("m1", &stop_logging_seed("e1")),
+            message("m2", &benign),
+        ],
+        Utc::now(),
+        None,
+    )
+    .await;
+    // StopLogging is stored at once, marked; the benign event waits for the baseline.
+    assert_eq!(report.failed_message_ids, vec!["m2"]);
+    let stored = anomalies
+        .get("e1")
+        .await
+        .unwrap()
+        .expect("the rule anomaly");
+    assert_eq!(stored.detections[0].id, "TW-CLOUDTRAIL-001");
+    assert!(
+        stored
+            .baseline_error
+            .as_deref()
+            .is_some_and(|error| error.contains("ProvisionedThroughputExceeded"))
+    );
+}
