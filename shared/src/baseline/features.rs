@@ -42,6 +42,9 @@ impl Kind {
     }
 }
 
+/// The most assets of one event a baseline remembers.
+pub const MAX_ASSETS_OBSERVED: usize = 20;
+
 /// The baseline's view of one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
@@ -60,7 +63,7 @@ pub struct Features {
 
 impl Features {
     pub fn of(event: &Event) -> Features {
-        let mut values = Vec::with_capacity(4 + event.assets.len());
+        let mut values = Vec::with_capacity(4 + event.assets.len().min(MAX_ASSETS_OBSERVED));
         values.push((Kind::Api, event.action()));
         if let Some(network) = event.source_ip.as_deref().and_then(network_of) {
             values.push((Kind::Network, network));
@@ -71,10 +74,13 @@ impl Features {
         if let Some(family) = event.user_agent.as_deref().map(user_agent_family) {
             values.push((Kind::UserAgent, family));
         }
+        // Bounded work per event: the first assets stand for the rest (each new one costs a
+        // store write).
         values.extend(
             event
                 .assets
                 .iter()
+                .take(MAX_ASSETS_OBSERVED)
                 .map(|asset| (Kind::Asset, asset.clone())),
         );
         Features {

@@ -73,7 +73,16 @@ impl<'a> Fields<'a> {
     pub fn required_time(&mut self, key: &str) -> Option<DateTime<Utc>> {
         let text = self.required_string(key)?;
         match DateTime::parse_from_rfc3339(&text) {
-            Ok(time) => Some(time.with_timezone(&Utc)),
+            Ok(time) => {
+                let time = time.with_timezone(&Utc);
+                match time_bound_problem(time) {
+                    None => Some(time),
+                    Some(problem) => {
+                        self.problem(key, format!("{problem}, found {text:?}"));
+                        None
+                    }
+                }
+            }
             Err(error) => {
                 self.problem(
                     key,
@@ -147,4 +156,24 @@ pub fn optional_object<'v>(
     key: &str,
 ) -> Option<&'v Map<String, Value>> {
     object.get(key).and_then(Value::as_object)
+}
+
+/// The earliest event time accepted: AWS began in 2006 and CloudTrail in 2013; earlier times
+/// are forgeries or errors (and before 1970 they would make negative keys).
+pub const EARLIEST_EVENT_TIME: &str = "2006-01-01T00:00:00Z";
+/// How far ahead of now an event time may be: clock skew, not a forged future that would keep
+/// a principal learning forever.
+pub const MOST_AHEAD: chrono::Duration = chrono::Duration::days(1);
+
+fn time_bound_problem(time: DateTime<Utc>) -> Option<String> {
+    let earliest = DateTime::parse_from_rfc3339(EARLIEST_EVENT_TIME)
+        .map(|earliest| earliest.with_timezone(&Utc))
+        .ok()?;
+    if time < earliest {
+        return Some("must be in 2006 or later (CloudTrail records nothing earlier)".to_string());
+    }
+    if time > Utc::now() + MOST_AHEAD {
+        return Some("must not be more than a day in the future".to_string());
+    }
+    None
 }

@@ -140,10 +140,82 @@ pub fn parse_event(index: usize, value: Value) -> Result<Event, Vec<Problem>> {
                 .to_string(),
         }])
     };
-    parsed.map(|event| Event {
+    let event = parsed?;
+    let problems = bound_problems(index, &event);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Event {
         raw: value,
         ..event
     })
+}
+
+/// The longest event id accepted, in bytes.
+pub const MAX_EVENT_ID_BYTES: usize = 256;
+/// The longest principal accepted, in bytes: it becomes part of DynamoDB keys (1 KB sort keys).
+pub const MAX_PRINCIPAL_BYTES: usize = 900;
+/// The most assets (resources) one event may name.
+pub const MAX_ASSETS: usize = 1_000;
+/// The longest asset accepted, in bytes.
+pub const MAX_ASSET_BYTES: usize = 2_048;
+
+/// Sizes every store can take, checked once for every shape: an event that passes here can
+/// always be stored.
+fn bound_problems(index: usize, event: &Event) -> Vec<Problem> {
+    let field = |seed: &str, record: &str| -> String {
+        match (event.origin, event.record_in_detail) {
+            (crate::event::Origin::Seed, _) => seed.to_string(),
+            (_, true) => format!("detail.{record}"),
+            (_, false) => record.to_string(),
+        }
+    };
+    let mut problems = Vec::new();
+    let mut problem = |field: String, problem: String| {
+        problems.push(Problem {
+            index,
+            field,
+            problem,
+        })
+    };
+    if event.event_id.len() > MAX_EVENT_ID_BYTES {
+        problem(
+            field("EventID", "eventID"),
+            format!(
+                "is {} bytes; at most {MAX_EVENT_ID_BYTES} are accepted",
+                event.event_id.len()
+            ),
+        );
+    }
+    if event.principal.len() > MAX_PRINCIPAL_BYTES {
+        problem(
+            field("RoleID", "userIdentity"),
+            format!(
+                "names a principal of {} bytes; at most {MAX_PRINCIPAL_BYTES} are accepted",
+                event.principal.len()
+            ),
+        );
+    }
+    if event.assets.len() > MAX_ASSETS {
+        problem(
+            field("AffectedAssets", "resources"),
+            format!(
+                "holds {} assets; at most {MAX_ASSETS} are accepted",
+                event.assets.len()
+            ),
+        );
+    }
+    if let Some(position) = event
+        .assets
+        .iter()
+        .position(|asset| asset.len() > MAX_ASSET_BYTES)
+    {
+        problem(
+            format!("{}[{position}]", field("AffectedAssets", "resources")),
+            format!("is over {MAX_ASSET_BYTES} bytes"),
+        );
+    }
+    problems
 }
 
 pub(crate) fn json_type(value: &Value) -> &'static str {

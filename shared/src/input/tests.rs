@@ -232,3 +232,58 @@ fn every_real_cloudtrail_record_in_the_reference_data_parses() {
     }
     assert!(files > 100, "only {files} reference records found");
 }
+
+#[test]
+fn times_sizes_and_counts_that_no_store_could_take_are_field_errors() {
+    let record = |edit: &dyn Fn(&mut Value)| {
+        let mut record: Value =
+            serde_json::from_str(include_str!("../../../events/eventbridge-cloudtrail.json"))
+                .unwrap();
+        let mut detail = record["detail"].take();
+        edit(&mut detail);
+        record["detail"] = detail;
+        record
+    };
+    let problems = |record: Value| -> Vec<(String, String)> {
+        match parse_event(0, record) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .into_iter()
+                .map(|problem| (problem.field, problem.problem))
+                .collect(),
+        }
+    };
+    assert!(problems(record(&|_| {})).is_empty());
+
+    let old = problems(record(&|detail| {
+        detail["eventTime"] = json!("1969-12-31T23:59:59Z")
+    }));
+    assert_eq!(old[0].0, "detail.eventTime");
+    assert!(old[0].1.contains("2006 or later"), "{old:?}");
+    let ahead = problems(record(&|detail| {
+        detail["eventTime"] = json!("9999-01-01T00:00:00Z")
+    }));
+    assert!(
+        ahead[0].1.contains("more than a day in the future"),
+        "{ahead:?}"
+    );
+
+    let long_id = problems(record(&|detail| detail["eventID"] = json!("x".repeat(300))));
+    assert_eq!(long_id[0].0, "detail.eventID");
+    let long_principal = problems(record(&|detail| {
+        detail["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = json!(format!(
+            "arn:aws:iam::111122223333:user/{}",
+            "u".repeat(2_000)
+        ))
+    }));
+    assert_eq!(long_principal[0].0, "detail.userIdentity");
+    let many_assets = problems(record(&|detail| {
+        detail["resources"] = json!(
+            (0..1_001)
+                .map(|n| json!({"ARN": format!("arn:aws:s3:::b{n}")}))
+                .collect::<Vec<_>>()
+        )
+    }));
+    assert_eq!(many_assets[0].0, "detail.resources");
+    assert!(many_assets[0].1.contains("1001 assets"), "{many_assets:?}");
+}
