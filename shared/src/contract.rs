@@ -19,6 +19,7 @@ fn features(principal: &str, event_id: &str, values: &[(Kind, &str)]) -> Feature
             .collect(),
         denied: false,
         instance_credentials: false,
+        learns: true,
     }
 }
 
@@ -52,6 +53,7 @@ pub async fn check_all<A: ProfileStore, B: ProfileStore>(first: &A, second: &B, 
     )
     .await;
     a_spike_is_reported_once_an_hour_and_again_on_retry(first, &format!("{run}-spike")).await;
+    an_event_that_teaches_nothing_changes_nothing(first, second, &format!("{run}-forged")).await;
     the_earliest_event_time_is_kept_whatever_the_arrival_order(
         first,
         second,
@@ -523,4 +525,61 @@ pub async fn a_spike_is_reported_once_an_hour_and_again_on_retry<S: ProfileStore
         .await
         .unwrap();
     assert!(retry.volume_spike);
+}
+
+/// A posted event (forged history, say) is assessed against the profile but changes nothing:
+/// its values stay unknown, its time does not start or stretch the history, nothing counts.
+pub async fn an_event_that_teaches_nothing_changes_nothing<A: ProfileStore, B: ProfileStore>(
+    first: &A,
+    second: &B,
+    principal: &str,
+) {
+    let config = BaselineConfig::default();
+    let real = first
+        .observe(
+            &features(principal, "real-1", &[(Kind::Network, "198.51.100.0/24")]),
+            at(10, 0),
+            &config,
+        )
+        .await
+        .unwrap();
+    assert_eq!(real.first_seen, None);
+    first.flush().await.unwrap();
+    let forged = Features {
+        learns: false,
+        ..features(
+            principal,
+            "forged",
+            &[
+                (Kind::Network, "198.51.100.0/24"),
+                (Kind::Network, "203.0.113.0/24"),
+            ],
+        )
+    };
+    // Dated long before the real history, from the attacker's network.
+    let assessed = first
+        .observe(&forged, at(0, 0) - Duration::days(300), &config)
+        .await
+        .unwrap();
+    assert_eq!(
+        new_values(&assessed),
+        vec![(Kind::Network, "203.0.113.0/24")],
+        "assessed against what is known"
+    );
+    assert_eq!(assessed.first_seen, Some(at(10, 0)));
+    let again = second.observe(&forged, at(10, 1), &config).await.unwrap();
+    assert_eq!(new_values(&again), vec![(Kind::Network, "203.0.113.0/24")]);
+
+    // The real attack from that network later is still news, the history unchanged.
+    let attack = second
+        .observe(
+            &features(principal, "real-2", &[(Kind::Network, "203.0.113.0/24")]),
+            at(11, 0),
+            &config,
+        )
+        .await
+        .unwrap();
+    assert_eq!(new_values(&attack), vec![(Kind::Network, "203.0.113.0/24")]);
+    assert_eq!(attack.first_seen, Some(at(10, 0)));
+    assert_eq!(attack.events_before, 1, "posted events do not count");
 }

@@ -302,7 +302,17 @@ async fn process_message<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
                 "delivery gap: arrived by S3 only"
             );
         }
-        if let Some(mut anomaly) = engine.evaluate(&event, stores.profiles, now).await? {
+        // What AWS delivered teaches the baselines; what someone posted does only when the
+        // caller is trusted for backfill.
+        let learns = message.origin.as_deref() != Some("ingest")
+            || message
+                .caller
+                .as_deref()
+                .is_some_and(|caller| engine.baseline().trusts(caller));
+        if let Some(mut anomaly) = engine
+            .evaluate_with(&event, stores.profiles, now, learns)
+            .await?
+        {
             anomaly.origin = Some(message.origin_name().to_string());
             anomaly.caller = message.caller.clone();
             match stores.anomalies.put_if_absent(&anomaly).await? {

@@ -100,8 +100,23 @@ impl Engine {
         profiles: &S,
         detected_at: DateTime<Utc>,
     ) -> Result<Option<Anomaly>, StoreError> {
+        self.evaluate_with(event, profiles, detected_at, true).await
+    }
+
+    /// As [`Engine::evaluate`]; when `learns` is false the baseline assesses the event
+    /// without learning from it (an event someone posted rather than one AWS delivered).
+    pub async fn evaluate_with<S: ProfileStore>(
+        &self,
+        event: &Event,
+        profiles: &S,
+        detected_at: DateTime<Utc>,
+        learns: bool,
+    ) -> Result<Option<Anomaly>, StoreError> {
         let mut detections = self.detect(event);
-        let features = Features::of(event);
+        let features = Features {
+            learns,
+            ..Features::of(event)
+        };
         match profiles
             .observe(&features, event.event_time, &self.baseline)
             .await

@@ -219,6 +219,9 @@ impl ProfileStore for DynamoDbProfileStore {
         config: &BaselineConfig,
     ) -> Result<Observation, StoreError> {
         let mut cache = self.cache.lock().await;
+        if !features.learns {
+            return self.peek(&cache, features, at).await;
+        }
         if cache.config.as_ref() != Some(config) {
             cache.config = Some(config.clone());
         }
@@ -345,6 +348,72 @@ impl ProfileStore for DynamoDbProfileStore {
 }
 
 impl DynamoDbProfileStore {
+    /// What the table knows of an event that teaches it nothing: reads only.
+    async fn peek(
+        &self,
+        cache: &Cache,
+        features: &Features,
+        at: DateTime<Utc>,
+    ) -> Result<Observation, StoreError> {
+        let pk = principal_key(&features.principal);
+        let mut observation = Observation::default();
+        if let Some(account) = &features.account {
+            let first = match cache.accounts.get(account) {
+                Some(first) => Some(*first),
+                None => self
+                    .get(&format!("A#{account}"), "ACCOUNT")
+                    .await?
+                    .and_then(|item| text(&item, "first_seen"))
+                    .and_then(|time| parse_time(&time)),
+            };
+            observation.account_first_seen = first.filter(|first| *first < at);
+        }
+        let cached = cache.principals.get(&features.principal);
+        match cached {
+            Some(principal) => {
+                observation.first_seen = Some(principal.first_seen);
+                observation.events_before = principal.events;
+            }
+            None => {
+                if let Some(item) = self.get(&pk, "PROFILE").await? {
+                    observation.first_seen =
+                        text(&item, "first_seen").and_then(|time| parse_time(&time));
+                    observation.events_before = number(&item, "events").unwrap_or(0);
+                }
+            }
+        }
+        for (kind, value) in &features.values {
+            let known =
+                match cached.and_then(|principal| principal.seen.get(&(*kind, value.clone()))) {
+                    Some(_) => true,
+                    None => self.get(&pk, &seen_key(*kind, value)).await?.is_some(),
+                };
+            if !known {
+                observation.new_values.push((*kind, value.clone()));
+            }
+        }
+        Ok(observation)
+    }
+
+    /// One item, read consistently.
+    async fn get(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(sk.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?
+            .item)
+    }
+
     /// Writes a denied call as its own item; returns the denied calls in the window ending
     /// with it.
     async fn record_denied(
@@ -555,6 +624,12 @@ fn seen_key(kind: Kind, value: &str) -> String {
 
 fn report_key(kind: Report, window: i64) -> String {
     format!("REPORTED#{}#{window}", kind.as_str())
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
 }
 
 /// A denied call's time as sortable text (fixed width, microseconds).

@@ -73,6 +73,9 @@ impl ProfileStore for MemoryProfileStore {
             .state
             .lock()
             .map_err(|_| StoreError::Request("memory profile store lock poisoned".into()))?;
+        if !features.learns {
+            return Ok(peek(&state, features, at));
+        }
         let account_first_seen = features.account.as_ref().map(|account| {
             let first = state.accounts.entry(account.clone()).or_insert(at);
             let before = *first;
@@ -174,6 +177,36 @@ impl ProfileStore for MemoryProfileStore {
     }
 }
 
+/// What the profile knows of an event that teaches it nothing: its history and which values
+/// would be new; no counts, no reports.
+fn peek(state: &State, features: &Features, at: DateTime<Utc>) -> Observation {
+    let profile = state.profiles.get(&features.principal);
+    Observation {
+        first_seen: profile.and_then(|profile| profile.first_seen),
+        events_before: profile.map_or(0, |profile| profile.events),
+        new_values: features
+            .values
+            .iter()
+            .filter(|(kind, value)| {
+                !profile.is_some_and(|profile| {
+                    profile
+                        .seen
+                        .get(kind)
+                        .is_some_and(|values| values.contains_key(value))
+                })
+            })
+            .cloned()
+            .collect(),
+        account_first_seen: features
+            .account
+            .as_ref()
+            .and_then(|account| state.accounts.get(account))
+            .copied()
+            .filter(|first| *first < at),
+        ..Observation::default()
+    }
+}
+
 /// Whether this event reports the window: the first to claim it, or the one that did.
 fn claim_report(
     reported: &mut HashMap<(Report, i64), String>,
@@ -240,6 +273,7 @@ mod tests {
                 values: vec![(Kind::Asset, format!("arn:aws:s3:::bucket-{number}"))],
                 denied: false,
                 instance_credentials: false,
+                learns: true,
             };
             store
                 .observe(
@@ -258,6 +292,7 @@ mod tests {
             values: vec![(Kind::Asset, "arn:aws:s3:::bucket-24".into())],
             denied: false,
             instance_credentials: false,
+            learns: true,
         };
         let observation = store
             .observe(&recent, start + chrono::Duration::seconds(30), &config)

@@ -34,6 +34,10 @@ pub struct BaselineConfig {
     pub volume_history_hours: i64,
     /// Stored state expires this long after it was last seen.
     pub state_ttl: Duration,
+    /// Callers of the ingest API whose posted events teach the baselines (backfill jobs):
+    /// role ARNs (`arn:aws:iam::…:role/Name`, matching any session of the role) or IAM user
+    /// ARNs. Everyone else's posted events are assessed but teach nothing.
+    pub trusted_backfill_roles: Vec<String>,
 }
 
 impl Default for BaselineConfig {
@@ -49,13 +53,14 @@ impl Default for BaselineConfig {
             max_values_per_kind: 500,
             volume_history_hours: 14 * 24,
             state_ttl: Duration::days(90),
+            trusted_backfill_roles: Vec::new(),
         }
     }
 }
 
 /// The settings a user may change, by the names the CLI's flags and the detector's
 /// `TRAILWATCH_*` environment variables use.
-pub const SETTINGS: [(&str, &str); 8] = [
+pub const SETTINGS: [(&str, &str); 9] = [
     (
         "learning_days",
         "days of history before a principal's first-seen values are reported",
@@ -88,6 +93,10 @@ pub const SETTINGS: [(&str, &str); 8] = [
         "state_ttl_days",
         "days after they were last seen that remembered values expire",
     ),
+    (
+        "trusted_backfill_roles",
+        "comma-separated role or user ARNs whose events posted to the ingest API teach the baselines",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,6 +108,15 @@ pub struct SettingError {
 }
 
 impl BaselineConfig {
+    /// Whether events this caller posted teach the baselines: it is a trusted role (any of
+    /// its sessions) or user.
+    pub fn trusts(&self, caller: &str) -> bool {
+        let role = crate::input::role_arn_of_session(caller);
+        self.trusted_backfill_roles
+            .iter()
+            .any(|trusted| trusted == caller || role.as_deref() == Some(trusted.as_str()))
+    }
+
     /// The defaults with each setting `lookup` knows replaced; `lookup` is given the names
     /// in [`SETTINGS`] and `name_of` says how to name one in an error.
     pub fn with_settings(
@@ -146,6 +164,14 @@ impl BaselineConfig {
         }
         if let Some(minutes) = whole("denied_window_minutes")? {
             config.denied_window = Duration::minutes(minutes as i64);
+        }
+        if let Some(roles) = lookup("trusted_backfill_roles") {
+            config.trusted_backfill_roles = roles
+                .split(',')
+                .map(str::trim)
+                .filter(|role| !role.is_empty())
+                .map(str::to_string)
+                .collect();
         }
         if let Some(days) = whole("state_ttl_days")? {
             config.state_ttl = Duration::days(days.max(1) as i64);

@@ -390,3 +390,56 @@ async fn a_profile_store_outage_keeps_the_rules_detections_and_retries_the_rest(
             .is_some_and(|error| error.contains("ProvisionedThroughputExceeded"))
     );
 }
+
+#[tokio::test]
+async fn posted_events_teach_the_baselines_only_from_trusted_callers() {
+    let anomalies = MemoryAnomalyStore::default();
+    let receipts = MemoryReceiptStore::default();
+    let recent = RecentEvents::default();
+    let record = sample_records()[0].clone();
+    let posted = |id: &str, caller: &str| IncomingMessage {
+        origin: Some("ingest".into()),
+        caller: Some(caller.into()),
+        ..message(id, &json!({"Records": [with_id(&record, id)]}).to_string())
+    };
+    let trusted = Engine::new(
+        crate::rules::CATALOG,
+        crate::baseline::BaselineConfig {
+            trusted_backfill_roles: vec!["arn:aws:iam::111122223333:role/log-shipper".into()],
+            ..crate::baseline::BaselineConfig::default()
+        },
+    );
+    for (caller, teaches) in [
+        ("arn:aws:sts::111122223333:assumed-role/intruder/s", false),
+        (
+            "arn:aws:sts::111122223333:assumed-role/log-shipper/backfill-job",
+            true,
+        ),
+    ] {
+        let profiles = MemoryProfileStore::default();
+        process_batch(
+            &trusted,
+            Stores {
+                anomalies: &anomalies,
+                profiles: &profiles,
+                receipts: &receipts,
+                recent: &recent,
+            },
+            &[posted(&format!("posted-by-{teaches}"), caller)],
+            Utc::now(),
+            None,
+        )
+        .await;
+        let known = profiles.values_kept(
+            "arn:aws:iam::111122223333:role/deploy",
+            crate::baseline::Kind::Network,
+        );
+        assert_eq!(known, usize::from(teaches), "{caller}");
+    }
+}
+
+fn with_id(record: &serde_json::Value, id: &str) -> serde_json::Value {
+    let mut record = record.clone();
+    record["eventID"] = json!(id);
+    record
+}

@@ -98,7 +98,7 @@ fn principal(identity: Option<&Map<String, Value>>) -> String {
 }
 
 /// `arn:aws:sts::123:assumed-role/Deploy/session` → `arn:aws:iam::123:role/Deploy`.
-fn role_arn_of_session(session_arn: &str) -> Option<String> {
+pub fn role_arn_of_session(session_arn: &str) -> Option<String> {
     let (head, resource) = session_arn.split_once(":assumed-role/")?;
     let role = resource.split('/').next()?;
     let head = head.replacen(":sts:", ":iam:", 1);

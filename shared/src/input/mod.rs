@@ -13,6 +13,7 @@ mod fields;
 mod seed;
 
 pub use census::{Census, census};
+pub use cloudtrail::role_arn_of_session;
 pub use eventbridge::DETAIL_TYPES as EVENTBRIDGE_DETAIL_TYPES;
 
 use serde::Serialize;

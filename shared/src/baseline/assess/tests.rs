@@ -15,6 +15,7 @@ fn features(denied: bool, instance: bool) -> Features {
         values: vec![],
         denied,
         instance_credentials: instance,
+        learns: true,
     }
 }
 
