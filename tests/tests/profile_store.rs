@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
+use trailwatch_shared::baseline::{Features, Kind};
 use trailwatch_shared::contract;
+use trailwatch_shared::ports::ProfileStore;
 use trailwatch_tests::harness::Harness;
 
 #[tokio::test]
@@ -84,4 +86,55 @@ async fn profile_items(harness: &Harness) -> Vec<HashMap<String, AttributeValue>
         .unwrap()
         .items
         .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_warm_detectors_cache_is_bounded_in_bytes_and_forgetting_changes_no_answer() {
+    let Some(harness) = Harness::new("profile_cache_bytes").await else {
+        return;
+    };
+    let limit = 8 * 1024;
+    let store = DynamoDbProfileStore::new(harness.dynamodb.clone(), harness.profiles_table())
+        .with_cache_limit(limit);
+    let config = trailwatch_shared::baseline::BaselineConfig::default();
+    let start = chrono::Utc::now() - chrono::Duration::days(1);
+    let asset = |n: usize| format!("arn:aws:s3:::bucket-{n:04}-{}", "x".repeat(100));
+    let observe = |event: String, assets: Vec<String>, minute: i64| {
+        let features = Features {
+            event_id: event,
+            principal: "arn:aws:iam::111122223333:role/busy".into(),
+            account: Some("111122223333".into()),
+            values: assets.into_iter().map(|a| (Kind::Asset, a)).collect(),
+            denied: false,
+            instance_credentials: false,
+            learns: true,
+        };
+        let store = &store;
+        let config = &config;
+        async move {
+            store
+                .observe(&features, start + chrono::Duration::minutes(minute), config)
+                .await
+                .unwrap()
+        }
+    };
+    let mut largest = 0;
+    for n in 0..200 {
+        let observation = observe(format!("e{n}"), vec![asset(n)], n as i64).await;
+        assert_eq!(observation.new_values.len(), 1, "each asset is new once");
+        largest = largest.max(store.cached_bytes().await);
+    }
+    assert!(
+        largest <= limit + 512,
+        "the cache stayed near {limit} bytes: {largest}"
+    );
+    // What was forgotten is still known to the table: no asset is new a second time.
+    let again = observe(
+        "again".into(),
+        (0..200).step_by(7).map(asset).collect(),
+        300,
+    )
+    .await;
+    assert!(again.new_values.is_empty(), "{:?}", again.new_values);
+    harness.cleanup().await;
 }

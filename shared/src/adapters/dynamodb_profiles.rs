@@ -32,15 +32,20 @@ use crate::ports::{ProfileStore, StoreError};
 
 /// Principals a warm detector keeps in memory before starting afresh.
 const CACHED_PRINCIPALS: usize = 10_000;
-/// Values one principal's cache keeps before starting afresh; forgetting costs only calls.
+/// Report markers a warm detector remembers before starting afresh.
 const CACHED_VALUES: usize = 20_000;
 /// DynamoDB allows sort keys of 1,024 bytes; long values (ARNs) are cut well below that.
 const MAX_VALUE_BYTES: usize = 900;
+
+/// What a warm detector's cache of remembered values may hold, about: forgetting costs only
+/// calls, never correctness (the table decides what is new).
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 pub struct DynamoDbProfileStore {
     client: Client,
     table: String,
     cache: Mutex<Cache>,
+    max_cache_bytes: usize,
 }
 
 #[derive(Default)]
@@ -52,6 +57,8 @@ struct Cache {
     accounts: HashMap<String, DateTime<Utc>>,
     /// (principal key, kind, window) → the event that reports it.
     reports: HashMap<(String, Report, i64), String>,
+    /// About how many bytes the remembered values take.
+    seen_bytes: usize,
 }
 
 struct Principal {
@@ -72,7 +79,19 @@ impl DynamoDbProfileStore {
             client,
             table: table.into(),
             cache: Mutex::new(Cache::default()),
+            max_cache_bytes: DEFAULT_CACHE_BYTES,
         }
+    }
+
+    /// The same store with its cache of remembered values bounded to about `bytes`.
+    pub fn with_cache_limit(mut self, bytes: usize) -> Self {
+        self.max_cache_bytes = bytes;
+        self
+    }
+
+    /// About how many bytes the cache of remembered values takes now.
+    pub async fn cached_bytes(&self) -> usize {
+        self.cache.lock().await.seen_bytes
     }
 
     fn expires_at(at: DateTime<Utc>, config: &BaselineConfig) -> AttributeValue {
@@ -253,6 +272,7 @@ impl ProfileStore for DynamoDbProfileStore {
         principal.events += 1;
         principal.pending_events += 1;
 
+        let mut added_bytes = 0;
         for (kind, value) in &features.values {
             let key = (*kind, value.clone());
             let first_event = match principal.seen.get(&key) {
@@ -269,9 +289,7 @@ impl ProfileStore for DynamoDbProfileStore {
                         .await?;
                     let first_event =
                         old.map_or_else(|| features.event_id.clone(), |(_, event, _)| event);
-                    if principal.seen.len() >= CACHED_VALUES {
-                        principal.seen.clear();
-                    }
+                    added_bytes += cached_entry_bytes(value, &first_event);
                     principal.seen.insert(key, first_event.clone());
                     first_event
                 }
@@ -286,6 +304,15 @@ impl ProfileStore for DynamoDbProfileStore {
         observation.typical_hour = typical_hour;
         *principal.pending_hours.entry(hour_of(at)).or_insert(0) += 1;
         let cache = &mut *cache;
+        cache.seen_bytes += added_bytes;
+        if cache.seen_bytes > self.max_cache_bytes {
+            // Bounded in bytes, not entries: start afresh, keeping counts not yet written.
+            for principal in cache.principals.values_mut() {
+                principal.seen.clear();
+            }
+            cache.reports.clear();
+            cache.seen_bytes = 0;
+        }
 
         if is_volume_spike(hour_count, typical_hour, config) {
             observation.volume_spike = self
@@ -342,6 +369,7 @@ impl ProfileStore for DynamoDbProfileStore {
         if cache.principals.len() > CACHED_PRINCIPALS {
             cache.principals.clear();
             cache.accounts.clear();
+            cache.seen_bytes = 0;
         }
         Ok(())
     }
@@ -620,6 +648,11 @@ fn seen_key(kind: Kind, value: &str) -> String {
         end -= 1;
     }
     format!("SEEN#{}#{}", kind.as_str(), &value[..end])
+}
+
+/// What one remembered value costs the cache, about: the strings and the map's overhead.
+fn cached_entry_bytes(value: &str, first_event: &str) -> usize {
+    value.len() + first_event.len() + 96
 }
 
 fn report_key(kind: Report, window: i64) -> String {
