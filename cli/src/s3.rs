@@ -9,6 +9,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use chrono::{Days, NaiveDate};
 use trailwatch_shared::adapters::s3::S3ObjectSource;
+use trailwatch_shared::adapters::sdk_error_text;
 use trailwatch_shared::collect::delivery::read_records;
 use trailwatch_shared::collect::keys::TrailKey;
 use trailwatch_shared::ports::ObjectSource;
@@ -245,19 +246,12 @@ async fn list(
 fn describe<E, R>(error: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     if let (Some(code), Some(message)) = (error.code(), error.message()) {
         return format!("{code}: {message}");
     }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    sdk_error_text(error)
 }
 
 #[cfg(test)]

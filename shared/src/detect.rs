@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::engine::Engine;
 use crate::event::Event;
+use crate::ingest::{FROM_EVENTBRIDGE, FROM_INGEST, FROM_S3};
 use crate::input::{self, BodyError, Problem};
 use crate::ports::{AnomalyStore, ProfileStore, PutOutcome, ReceiptStore, StoreError};
 
@@ -39,11 +40,16 @@ impl IncomingMessage {
 
     /// `eventbridge`, `s3` or `ingest`.
     pub fn origin_name(&self) -> &str {
-        self.origin.as_deref().unwrap_or("eventbridge")
+        self.origin.as_deref().unwrap_or(FROM_EVENTBRIDGE)
+    }
+
+    /// Someone posted it to the ingest API (rather than AWS delivering it).
+    fn is_posted(&self) -> bool {
+        self.origin.as_deref() == Some(FROM_INGEST)
     }
 
     fn is_from_s3(&self) -> bool {
-        self.origin.as_deref() == Some("s3")
+        self.origin.as_deref() == Some(FROM_S3)
     }
 }
 
@@ -55,7 +61,7 @@ pub struct RecentEvents {
 }
 
 impl RecentEvents {
-    /// Remembers up to `capacity` ids (about 100 bytes each).
+    /// Remembers up to `capacity` ids (each held twice, in the set and in the order).
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
@@ -87,7 +93,7 @@ impl RecentEvents {
 }
 
 impl Default for RecentEvents {
-    /// 100,000 ids: about 10 MB, hours of a busy account's events.
+    /// 100,000 ids: some megabytes, hours of a busy account's events.
     fn default() -> Self {
         Self::new(100_000)
     }
@@ -304,7 +310,7 @@ async fn process_message<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
         }
         // What AWS delivered teaches the baselines; what someone posted does only when the
         // caller is trusted for backfill.
-        let learns = message.origin.as_deref() != Some("ingest")
+        let learns = !message.is_posted()
             || message
                 .caller
                 .as_deref()

@@ -18,6 +18,10 @@ pub use crate::enqueue::{MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, MAX_QUEUE_BODY_BY
 /// The message attribute that says which path put a message on the events queue: `ingest`
 /// (this API) or `s3` (the collector). EventBridge's messages carry none.
 pub const ORIGIN_ATTRIBUTE: &str = "trailwatch-origin";
+/// The origins a message can say; EventBridge's messages say none and mean the last.
+pub const FROM_INGEST: &str = "ingest";
+pub const FROM_S3: &str = "s3";
+pub const FROM_EVENTBRIDGE: &str = "eventbridge";
 /// The message attribute naming who posted an event to the ingest API (the SigV4 caller's
 /// ARN), so what a caller sends can be told apart from what AWS delivered.
 pub const CALLER_ATTRIBUTE: &str = "trailwatch-caller";
@@ -136,7 +140,7 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
         let problems = match item.outcome {
             Ok(event) => match queue_body(item.index, &event) {
                 Ok(body) => {
-                    let mut attributes = vec![(ORIGIN_ATTRIBUTE, "ingest".to_string())];
+                    let mut attributes = vec![(ORIGIN_ATTRIBUTE, FROM_INGEST.to_string())];
                     if let Some(caller) = request.caller {
                         attributes.push((CALLER_ATTRIBUTE, caller.to_string()));
                     }

@@ -130,9 +130,7 @@ impl DynamoDbProfileStore {
         let Some(old) = output.attributes else {
             return Ok(None);
         };
-        let first_seen = text(&old, "first_seen")
-            .and_then(|time| DateTime::parse_from_rfc3339(&time).ok())
-            .map(|time| time.with_timezone(&Utc));
+        let first_seen = text(&old, "first_seen").and_then(|time| parse_time(&time));
         let first_event = text(&old, "first_event");
         let events = number(&old, "events").unwrap_or(0);
         if first_seen.is_some_and(|first| at < first) {
@@ -388,11 +386,15 @@ impl DynamoDbProfileStore {
         if let Some(account) = &features.account {
             let first = match cache.accounts.get(account) {
                 Some(first) => Some(*first),
-                None => self
-                    .get(&format!("A#{account}"), "ACCOUNT")
-                    .await?
-                    .and_then(|item| text(&item, "first_seen"))
-                    .and_then(|time| parse_time(&time)),
+                None => get_item(
+                    &self.client,
+                    &self.table,
+                    &format!("A#{account}"),
+                    "ACCOUNT",
+                )
+                .await?
+                .and_then(|item| text(&item, "first_seen"))
+                .and_then(|time| parse_time(&time)),
             };
             observation.account_first_seen = first.filter(|first| *first < at);
         }
@@ -403,7 +405,7 @@ impl DynamoDbProfileStore {
                 observation.events_before = principal.events;
             }
             None => {
-                if let Some(item) = self.get(&pk, "PROFILE").await? {
+                if let Some(item) = get_item(&self.client, &self.table, &pk, "PROFILE").await? {
                     observation.first_seen =
                         text(&item, "first_seen").and_then(|time| parse_time(&time));
                     observation.events_before = number(&item, "events").unwrap_or(0);
@@ -414,32 +416,15 @@ impl DynamoDbProfileStore {
             let known =
                 match cached.and_then(|principal| principal.seen.get(&(*kind, value.clone()))) {
                     Some(_) => true,
-                    None => self.get(&pk, &seen_key(*kind, value)).await?.is_some(),
+                    None => get_item(&self.client, &self.table, &pk, &seen_key(*kind, value))
+                        .await?
+                        .is_some(),
                 };
             if !known {
                 observation.new_values.push((*kind, value.clone()));
             }
         }
         Ok(observation)
-    }
-
-    /// One item, read consistently.
-    async fn get(
-        &self,
-        pk: &str,
-        sk: &str,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .key("sk", AttributeValue::S(sk.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?
-            .item)
     }
 
     /// Writes a denied call as its own item; returns the denied calls in the window ending
@@ -558,17 +543,9 @@ impl DynamoDbProfileStore {
         if let Some(owner) = reports.get(&key) {
             return Ok(Some(owner.clone()));
         }
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .key("sk", AttributeValue::S(report_key(kind, window)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
-        let owner = output.item.as_ref().and_then(|item| text(item, "owner"));
+        let owner = get_item(&self.client, &self.table, pk, &report_key(kind, window))
+            .await?
+            .and_then(|item| text(&item, "owner"));
         if let Some(owner) = &owner {
             reports.insert(key, owner.clone());
         }
@@ -604,6 +581,25 @@ impl DynamoDbProfileStore {
             .and_then(|attributes| number(attributes, counter))
             .unwrap_or(amount))
     }
+}
+
+/// One item of the table, read consistently.
+pub(crate) async fn get_item(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_string()))
+        .key("sk", AttributeValue::S(sk.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|error| StoreError::Request(sdk_error_text(&error)))?
+        .item)
 }
 
 /// Sets an item's `first_seen` to `at` if that is earlier; another writer that set an even
@@ -659,7 +655,7 @@ fn report_key(kind: Report, window: i64) -> String {
     format!("REPORTED#{}#{window}", kind.as_str())
 }
 
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|time| time.with_timezone(&Utc))

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Mutex;
 
-use super::dynamodb_profiles::{lower_first_seen, text};
+use super::dynamodb_profiles::{get_item, lower_first_seen, parse_time, text};
 use super::sdk_error_text;
 use crate::ports::{ReceiptStore, StoreError};
 
@@ -44,12 +44,6 @@ fn receipt_key(stream: &str, minute: i64) -> String {
 
 fn realtime_key(stream: &str) -> String {
     format!("RT#{stream}")
-}
-
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|time| time.with_timezone(&Utc))
 }
 
 impl ReceiptStore for DynamoDbReceiptStore {
@@ -148,20 +142,11 @@ impl ReceiptStore for DynamoDbReceiptStore {
     }
 
     async fn realtime_start(&self, stream: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(realtime_key(stream)))
-            .key("sk", AttributeValue::S("REALTIME".into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
-        Ok(output
-            .item
-            .as_ref()
-            .and_then(|item| text(item, "first_seen"))
-            .and_then(|time| parse_time(&time)))
+        Ok(
+            get_item(&self.client, &self.table, &realtime_key(stream), "REALTIME")
+                .await?
+                .and_then(|item| text(&item, "first_seen"))
+                .and_then(|time| parse_time(&time)),
+        )
     }
 }

@@ -16,7 +16,7 @@ pub mod sqs;
 
 #[cfg(feature = "s3")]
 /// The whole chain of an SDK error, not just its outermost "service error".
-pub(crate) fn sdk_error_text(error: &(dyn std::error::Error + 'static)) -> String {
+pub fn sdk_error_text(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -10,7 +10,7 @@ pub mod pack;
 use tokio::sync::mpsc;
 
 use crate::enqueue::{MAX_QUEUE_BODY_BYTES, enqueue};
-use crate::ingest::ORIGIN_ATTRIBUTE;
+use crate::ingest::{FROM_S3, ORIGIN_ATTRIBUTE};
 use crate::input::{self, Problem};
 use crate::ports::{EventQueue, ObjectError, ObjectSource, OutgoingMessage, SendFailure};
 use delivery::{DeliveryFileError, read_records};
@@ -92,7 +92,7 @@ pub async fn collect_object<S: ObjectSource, Q: EventQueue>(
             id: format!("p{messages}"),
             body,
             attributes: vec![
-                (ORIGIN_ATTRIBUTE, "s3".to_string()),
+                (ORIGIN_ATTRIBUTE, FROM_S3.to_string()),
                 (OBJECT_ATTRIBUTE, name.clone()),
             ],
         };
