@@ -147,7 +147,11 @@ def deploy(state):
     cfn.create_stack(
         StackName=state["stack"],
         TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": "TrailBucketName", "ParameterValue": state["trail_bucket"]}],
+        Parameters=[
+            {"ParameterKey": "TrailBucketName", "ParameterValue": state["trail_bucket"]},
+            # The samples are dated 2023: a backfill window lets them in.
+            {"ParameterKey": "IngestMaxEventAgeDays", "ParameterValue": "7670"},
+        ],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     state["deployed"] = True

@@ -5,6 +5,10 @@
 use serde::Serialize;
 use serde_json::json;
 
+mod window;
+
+pub use window::{DEFAULT_MAX_AGE_DAYS, EventTimeWindow, MAX_AGE_DAYS_VARIABLE};
+
 use crate::enqueue::enqueue;
 use crate::input::{self, BodyError, Problem};
 use crate::ports::{EventQueue, OutgoingMessage};
@@ -71,8 +75,12 @@ impl IngestReport {
     }
 }
 
-/// Handles one request to the ingest API.
-pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> IngestResponse {
+/// Handles one request to the ingest API, accepting events whose time is inside `window`.
+pub async fn handle<Q: EventQueue>(
+    queue: &Q,
+    window: &EventTimeWindow,
+    request: IngestRequest<'_>,
+) -> IngestResponse {
     if !is_ingest_path(request.path) {
         return error(
             404,
@@ -136,9 +144,10 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
     // (index, event id) of each valid event, and its queue message.
     let mut valid = Vec::new();
     let mut messages = Vec::new();
+    let now = chrono::Utc::now();
     for item in parsed {
         let problems = match item.outcome {
-            Ok(event) => match queue_body(item.index, &event) {
+            Ok(event) => match admit(item.index, &event, window, now) {
                 Ok(body) => {
                     let mut attributes = vec![(ORIGIN_ATTRIBUTE, FROM_INGEST.to_string())];
                     if let Some(caller) = request.caller {
@@ -189,8 +198,20 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> Ing
     }
 }
 
-/// The event as one queue message, if it fits in one.
-fn queue_body(index: usize, event: &crate::Event) -> Result<String, Problem> {
+/// The event as one queue message, if its time is inside the window and it fits in one.
+fn admit(
+    index: usize,
+    event: &crate::Event,
+    window: &EventTimeWindow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, Problem> {
+    if let Some(problem) = window.problem(event.event_time, now) {
+        return Err(Problem {
+            index,
+            field: input::field_path(event, "EventTimestamp", "eventTime"),
+            problem,
+        });
+    }
     let body = event.raw.to_string();
     if body.len() > MAX_QUEUE_BODY_BYTES {
         return Err(Problem {

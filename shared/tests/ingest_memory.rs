@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use trailwatch_shared::adapters::memory::MemoryQueue;
-use trailwatch_shared::ingest::{IngestRequest, MAX_BODY_BYTES, handle};
+use trailwatch_shared::ingest::{EventTimeWindow, IngestRequest, MAX_BODY_BYTES, handle};
 
 struct Counting;
 
@@ -52,6 +52,7 @@ async fn a_body_of_millions_of_empty_objects_is_refused_within_a_few_megabytes()
     PEAK.store(before, Ordering::Relaxed);
     let response = handle(
         &queue,
+        &EventTimeWindow::default(),
         IngestRequest {
             method: "POST",
             path: "/ingest",

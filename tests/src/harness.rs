@@ -17,6 +17,7 @@ use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
 use trailwatch_shared::collect::Collector;
 use trailwatch_shared::detect::{RecentEvents, Stores};
+use trailwatch_shared::ingest::EventTimeWindow;
 
 use crate::Error;
 use crate::resources::LocalResources;
@@ -118,7 +119,7 @@ impl Harness {
     /// Sends a request through the ingest function's handler, wired to the real queue.
     pub async fn ingest(&self, request: lambda_http::Request) -> (u16, serde_json::Value) {
         let queue = SqsEventQueue::new(self.sqs.clone(), self.events_queue_url());
-        let response = trailwatch_ingest::handle(&queue, request)
+        let response = trailwatch_ingest::handle(&queue, &EventTimeWindow::widest(), request)
             .await
             .expect("the ingest handler answers every request");
         let status = response.status().as_u16();

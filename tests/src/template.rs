@@ -74,7 +74,11 @@ impl Template {
     /// A parameter's default value as the stack sees it: a `CommaDelimitedList` is a list.
     pub fn parameter_default(&self, name: &str) -> Option<serde_json::Value> {
         let parameter = self.document.get("Parameters")?.get(name)?;
-        let default = parameter.get("Default")?.as_str()?;
+        let default = parameter.get("Default")?;
+        if let Some(number) = default.as_u64() {
+            return Some(serde_json::Value::from(number));
+        }
+        let default = default.as_str()?;
         Some(
             if parameter.get("Type").and_then(Value::as_str) == Some("CommaDelimitedList") {
                 serde_json::Value::from(default.split(',').collect::<Vec<_>>())

@@ -1,6 +1,7 @@
 //! What template.yaml promises, checked as data: the deployment and the code agree.
 
 use serde_norway::Value;
+use trailwatch_shared::ingest::{DEFAULT_MAX_AGE_DAYS, EventTimeWindow, MAX_AGE_DAYS_VARIABLE};
 use trailwatch_shared::input::EVENTBRIDGE_DETAIL_TYPES;
 use trailwatch_tests::template::{Template, get_att_target, ref_target};
 
@@ -93,7 +94,13 @@ fn the_functions_get_the_environment_their_main_reads() {
     let ingest = template.function_environment("IngestFunction");
     assert_eq!(
         ingest,
-        vec![("EVENTS_QUEUE_URL".to_string(), "EventsQueue".to_string())]
+        vec![
+            ("EVENTS_QUEUE_URL".to_string(), "EventsQueue".to_string()),
+            (
+                MAX_AGE_DAYS_VARIABLE.to_string(),
+                "IngestMaxEventAgeDays".to_string()
+            ),
+        ]
     );
     let detector = template.function_environment("DetectorFunction");
     assert_eq!(
@@ -120,8 +127,22 @@ fn the_functions_get_the_environment_their_main_reads() {
     let ingest_main = include_str!("../../functions/ingest/src/main.rs");
     let detector_main = include_str!("../../functions/detector/src/main.rs");
     assert!(ingest_main.contains("\"EVENTS_QUEUE_URL\""));
+    assert!(ingest_main.contains("MAX_AGE_DAYS_VARIABLE"));
     assert!(detector_main.contains("\"ANOMALIES_TABLE\""));
     assert!(detector_main.contains("\"PROFILES_TABLE\""));
+}
+
+#[test]
+fn ingest_accepts_ninety_days_of_history_unless_widened_for_backfill() {
+    let template = template();
+    assert_eq!(
+        template.parameter_default("IngestMaxEventAgeDays"),
+        Some(serde_json::json!(DEFAULT_MAX_AGE_DAYS))
+    );
+    assert_eq!(
+        template.parameter_max("IngestMaxEventAgeDays"),
+        Some(u64::from(EventTimeWindow::widest().max_age_days()))
+    );
 }
 
 #[test]

@@ -4,10 +4,14 @@
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
-use trailwatch_shared::ingest::{self, IngestRequest};
+use trailwatch_shared::ingest::{self, EventTimeWindow, IngestRequest};
 use trailwatch_shared::ports::EventQueue;
 
-pub async fn handle<Q: EventQueue>(queue: &Q, request: Request) -> Result<Response<Body>, Error> {
+pub async fn handle<Q: EventQueue>(
+    queue: &Q,
+    window: &EventTimeWindow,
+    request: Request,
+) -> Result<Response<Body>, Error> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -15,6 +19,7 @@ pub async fn handle<Q: EventQueue>(queue: &Q, request: Request) -> Result<Respon
     let caller = caller_arn(&request);
     let answer = ingest::handle(
         queue,
+        window,
         IngestRequest {
             method: request.method().as_str(),
             path: request.uri().path(),

@@ -1,15 +1,18 @@
 use lambda_http::{Error, run, service_fn};
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
+use trailwatch_shared::ingest::{EventTimeWindow, MAX_AGE_DAYS_VARIABLE};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let queue_url = std::env::var("EVENTS_QUEUE_URL")
         .map_err(|_| "EVENTS_QUEUE_URL must name the events queue")?;
+    let window =
+        EventTimeWindow::from_variable(std::env::var(MAX_AGE_DAYS_VARIABLE).ok().as_deref())?;
     let config = aws_config::load_from_env().await;
     let queue = SqsEventQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
     run(service_fn(|request| {
-        trailwatch_ingest::handle(&queue, request)
+        trailwatch_ingest::handle(&queue, &window, request)
     }))
     .await
 }

@@ -6,13 +6,16 @@ use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use trailwatch_shared::adapters::memory::MemoryQueue;
+use trailwatch_shared::ingest::EventTimeWindow;
 
 fn request(sample: &str) -> Request {
     lambda_http::request::from_str(sample).expect("a sample Lambda HTTP event")
 }
 
 async fn answer(queue: &MemoryQueue, request: Request) -> (u16, Value) {
-    let response = trailwatch_ingest::handle(queue, request).await.unwrap();
+    let response = trailwatch_ingest::handle(queue, &EventTimeWindow::widest(), request)
+        .await
+        .unwrap();
     assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
     let status = response.status().as_u16();
     (
@@ -60,9 +63,13 @@ async fn a_wrong_method_gets_405_with_allow() {
     let mut event: Value =
         serde_json::from_str(include_str!("../../../events/apigw-http-ingest.json")).unwrap();
     event["requestContext"]["http"]["method"] = json!("GET");
-    let response = trailwatch_ingest::handle(&MemoryQueue::default(), request(&event.to_string()))
-        .await
-        .unwrap();
+    let response = trailwatch_ingest::handle(
+        &MemoryQueue::default(),
+        &EventTimeWindow::widest(),
+        request(&event.to_string()),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()[ALLOW], "POST");
     assert!(matches!(response.body(), Body::Text(_)));

@@ -18,6 +18,11 @@ fn post(body: &[u8]) -> IngestRequest<'_> {
     }
 }
 
+/// The samples are dated 2023; these tests are about everything but the time window.
+async fn handle_any_past<Q: EventQueue>(queue: &Q, request: IngestRequest<'_>) -> IngestResponse {
+    handle(queue, &EventTimeWindow::widest(), request).await
+}
+
 fn seed(id: &str) -> Value {
     json!({"RequestID": id, "EventID": id, "RoleID": "role12", "EventType": "type1",
            "EventTimestamp": "2023-06-23T16:23:18Z", "AffectedAssets": []})
@@ -73,7 +78,7 @@ impl EventQueue for ScriptedQueue {
 #[tokio::test]
 async fn the_prototype_example_is_accepted_and_queued_as_sent() {
     let queue = MemoryQueue::default();
-    let response = handle(&queue, post(EXAMPLE.as_bytes())).await;
+    let response = handle_any_past(&queue, post(EXAMPLE.as_bytes())).await;
     assert_eq!(response.status, 202);
     assert_eq!(
         response.body,
@@ -93,7 +98,7 @@ async fn valid_events_go_through_beside_invalid_neighbours() {
     let mut bad = seed("bad");
     bad["EventTimestamp"] = json!("23/06/2023");
     let body = json!([seed("one"), bad, seed("two")]).to_string();
-    let response = handle(&queue, post(body.as_bytes())).await;
+    let response = handle_any_past(&queue, post(body.as_bytes())).await;
     assert_eq!(response.status, 202);
     assert_eq!(response.body["accepted"], json!(["one", "two"]));
     assert_eq!(response.body["rejected"][0]["index"], 1);
@@ -105,7 +110,7 @@ async fn valid_events_go_through_beside_invalid_neighbours() {
 async fn nothing_valid_is_a_400_naming_every_field() {
     let queue = MemoryQueue::default();
     let body = json!([{"EventID": "x"}]).to_string();
-    let response = handle(&queue, post(body.as_bytes())).await;
+    let response = handle_any_past(&queue, post(body.as_bytes())).await;
     assert_eq!(response.status, 400);
     let fields: Vec<&str> = response.body["rejected"]
         .as_array()
@@ -128,7 +133,7 @@ async fn nothing_valid_is_a_400_naming_every_field() {
 
 #[tokio::test]
 async fn unparseable_json_is_a_400() {
-    let response = handle(&MemoryQueue::default(), post(b"{\"EventID\": ")).await;
+    let response = handle_any_past(&MemoryQueue::default(), post(b"{\"EventID\": ")).await;
     assert_eq!(response.status, 400);
     assert!(
         response.body["rejected"][0]["problem"]
@@ -151,7 +156,7 @@ async fn only_json_is_accepted() {
             ..post(EXAMPLE.as_bytes())
         };
         assert_eq!(
-            handle(&queue, request).await.status,
+            handle_any_past(&queue, request).await.status,
             415,
             "{content_type:?}"
         );
@@ -165,7 +170,11 @@ async fn only_json_is_accepted() {
             content_type: Some(content_type),
             ..post(EXAMPLE.as_bytes())
         };
-        assert_eq!(handle(&queue, request).await.status, 202, "{content_type}");
+        assert_eq!(
+            handle_any_past(&queue, request).await.status,
+            202,
+            "{content_type}"
+        );
     }
 }
 
@@ -176,17 +185,17 @@ async fn other_paths_and_methods_are_refused() {
         path: "/events",
         ..post(EXAMPLE.as_bytes())
     };
-    assert_eq!(handle(&queue, other_path).await.status, 404);
+    assert_eq!(handle_any_past(&queue, other_path).await.status, 404);
     let deep_path = IngestRequest {
         path: "/a/b/ingest",
         ..post(EXAMPLE.as_bytes())
     };
-    assert_eq!(handle(&queue, deep_path).await.status, 404);
+    assert_eq!(handle_any_past(&queue, deep_path).await.status, 404);
     let get = IngestRequest {
         method: "GET",
         ..post(EXAMPLE.as_bytes())
     };
-    let response = handle(&queue, get).await;
+    let response = handle_any_past(&queue, get).await;
     assert_eq!((response.status, response.allow), (405, Some("POST")));
     // A REST API stage prefix and a trailing slash still reach the route.
     for path in ["/Prod/ingest", "/ingest/"] {
@@ -194,7 +203,7 @@ async fn other_paths_and_methods_are_refused() {
             path,
             ..post(EXAMPLE.as_bytes())
         };
-        assert_eq!(handle(&queue, request).await.status, 202, "{path}");
+        assert_eq!(handle_any_past(&queue, request).await.status, 202, "{path}");
     }
 }
 
@@ -202,10 +211,10 @@ async fn other_paths_and_methods_are_refused() {
 async fn oversized_requests_are_a_413() {
     let queue = MemoryQueue::default();
     let huge = vec![b' '; MAX_BODY_BYTES + 1];
-    assert_eq!(handle(&queue, post(&huge)).await.status, 413);
+    assert_eq!(handle_any_past(&queue, post(&huge)).await.status, 413);
     let many: Vec<Value> = (0..=MAX_EVENTS).map(|i| seed(&format!("id{i}"))).collect();
     let body = serde_json::to_vec(&many).unwrap();
-    let response = handle(&queue, post(&body)).await;
+    let response = handle_any_past(&queue, post(&body)).await;
     assert_eq!(response.status, 413);
     assert!(
         response.body["error"]
@@ -217,7 +226,7 @@ async fn oversized_requests_are_a_413() {
 
     // Past the limit, elements that are not events are a 400 that says so, not a 413.
     let numbers = format!("[{}1]", "1,".repeat(100_000));
-    let response = handle(&queue, post(numbers.as_bytes())).await;
+    let response = handle_any_past(&queue, post(numbers.as_bytes())).await;
     assert_eq!(response.status, 400, "{}", response.body);
     assert!(
         response.body["rejected"][0]["problem"]
@@ -236,7 +245,7 @@ async fn an_event_too_big_for_one_queue_message_is_rejected_alone() {
     // Any field may be large; the raw event is what travels.
     big["Notes"] = json!("a".repeat(MAX_MESSAGE_BYTES));
     let body = json!([seed("small"), big]).to_string();
-    let response = handle(&queue, post(body.as_bytes())).await;
+    let response = handle_any_past(&queue, post(body.as_bytes())).await;
     assert_eq!(response.status, 202);
     assert_eq!(response.body["accepted"], json!(["small"]));
     assert_eq!(response.body["rejected"][0]["index"], 1);
@@ -252,7 +261,7 @@ async fn an_event_too_big_for_one_queue_message_is_rejected_alone() {
 async fn batches_respect_the_entry_and_size_limits_of_sqs() {
     let queue = ScriptedQueue::default();
     let events: Vec<Value> = (0..25).map(|i| seed(&format!("id{i}"))).collect();
-    let response = handle(&queue, post(json!(events).to_string().as_bytes())).await;
+    let response = handle_any_past(&queue, post(json!(events).to_string().as_bytes())).await;
     assert_eq!(response.status, 202);
     let sizes: Vec<usize> = queue.calls().iter().map(Vec::len).collect();
     assert_eq!(sizes, vec![10, 10, 5]);
@@ -266,7 +275,7 @@ async fn batches_respect_the_entry_and_size_limits_of_sqs() {
             event
         })
         .collect();
-    let response = handle(&queue, post(json!(events).to_string().as_bytes())).await;
+    let response = handle_any_past(&queue, post(json!(events).to_string().as_bytes())).await;
     assert_eq!(response.status, 202);
     for call in queue.calls() {
         let total: usize = call.iter().map(|message| message.body.len()).sum();
@@ -283,7 +292,7 @@ async fn an_entry_that_fails_once_is_retried_and_accepted() {
         ..Default::default()
     };
     let body = json!([seed("a"), seed("b"), seed("c")]).to_string();
-    let response = handle(&queue, post(body.as_bytes())).await;
+    let response = handle_any_past(&queue, post(body.as_bytes())).await;
     assert_eq!(response.status, 202);
     assert_eq!(response.body["accepted"], json!(["a", "b", "c"]));
     let calls = queue.calls();
@@ -301,7 +310,7 @@ async fn what_never_reaches_the_queue_is_reported_failed_with_a_503() {
         ..Default::default()
     };
     let body = json!([seed("a"), seed("b")]).to_string();
-    let response = handle(&queue, post(body.as_bytes())).await;
+    let response = handle_any_past(&queue, post(body.as_bytes())).await;
     assert_eq!(response.status, 503);
     assert_eq!(response.body["accepted"], json!(["a"]));
     assert_eq!(response.body["failed"][0]["event_id"], "b");
@@ -312,7 +321,7 @@ async fn what_never_reaches_the_queue_is_reported_failed_with_a_503() {
         down: true,
         ..Default::default()
     };
-    let response = handle(&down, post(EXAMPLE.as_bytes())).await;
+    let response = handle_any_past(&down, post(EXAMPLE.as_bytes())).await;
     assert_eq!(response.status, 503);
     assert_eq!(response.body["accepted"], json!([]));
     assert!(
@@ -329,7 +338,81 @@ async fn a_failure_the_sender_caused_is_not_retried() {
         fail: vec![("e0", false)],
         ..Default::default()
     };
-    let response = handle(&queue, post(json!([seed("a")]).to_string().as_bytes())).await;
+    let response = handle_any_past(&queue, post(json!([seed("a")]).to_string().as_bytes())).await;
     assert_eq!(response.status, 503);
     assert_eq!(queue.calls().len(), 1);
+}
+
+/// A CloudTrail record for alice from the network an attacker will use, dated `time`.
+fn record_at(id: &str, time: &str) -> Value {
+    json!({"eventVersion": "1.08", "eventID": id, "eventTime": time,
+           "eventSource": "iam.amazonaws.com", "eventName": "ListUsers",
+           "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9",
+           "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice",
+                            "accountId": "111122223333"}})
+}
+
+#[tokio::test]
+async fn forged_history_and_forged_futures_are_refused_by_field_while_recent_events_pass() {
+    let now = chrono::Utc::now();
+    let recent = (now - chrono::Duration::days(2)).to_rfc3339();
+    let forged_past = (now - chrono::Duration::days(400)).to_rfc3339();
+    let forged_future = (now + chrono::Duration::hours(2)).to_rfc3339();
+    let eventbridge = json!({"version": "0", "id": "e", "detail-type": "AWS API Call via CloudTrail",
+                             "source": "aws.iam", "account": "111122223333",
+                             "time": forged_past, "region": "us-east-1", "resources": [],
+                             "detail": record_at("in-detail", &forged_past)});
+    let body = json!([
+        record_at("recent", &recent),
+        record_at("past", &forged_past),
+        record_at("future", &forged_future),
+        eventbridge
+    ]);
+    let queue = MemoryQueue::default();
+    let response = handle(
+        &queue,
+        &EventTimeWindow::default(),
+        post(body.to_string().as_bytes()),
+    )
+    .await;
+
+    assert_eq!(response.status, 202, "{}", response.body);
+    assert_eq!(response.body["accepted"], json!(["recent"]));
+    let rejected = response.body["rejected"].as_array().unwrap();
+    let fields: Vec<(u64, &str)> = rejected
+        .iter()
+        .map(|problem| {
+            (
+                problem["index"].as_u64().unwrap(),
+                problem["field"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [(1, "eventTime"), (2, "eventTime"), (3, "detail.eventTime")]
+    );
+    assert!(
+        rejected[0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("400 days old"),
+        "{}",
+        response.body
+    );
+    assert!(
+        rejected[1]["problem"].as_str().unwrap().contains("ahead"),
+        "{}",
+        response.body
+    );
+    assert_eq!(queue.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_widened_window_admits_a_backfill_of_old_history() {
+    let old = (chrono::Utc::now() - chrono::Duration::days(400)).to_rfc3339();
+    let body = json!([record_at("old", &old)]).to_string();
+    let backfill = EventTimeWindow::with_max_age_days(730).unwrap();
+    let response = handle(&MemoryQueue::default(), &backfill, post(body.as_bytes())).await;
+    assert_eq!(response.status, 202, "{}", response.body);
 }

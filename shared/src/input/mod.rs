@@ -161,16 +161,20 @@ pub const MAX_ASSETS: usize = 1_000;
 /// The longest asset accepted, in bytes.
 pub const MAX_ASSET_BYTES: usize = 2_048;
 
+/// Where a field sits in the event as received: the seed event's name, or the CloudTrail
+/// record's name, under `detail.` when the record came inside an EventBridge event.
+pub fn field_path(event: &Event, seed: &str, record: &str) -> String {
+    match (event.origin, event.record_in_detail) {
+        (crate::event::Origin::Seed, _) => seed.to_string(),
+        (_, true) => format!("detail.{record}"),
+        (_, false) => record.to_string(),
+    }
+}
+
 /// Sizes every store can take, checked once for every shape: an event that passes here can
 /// always be stored.
 fn bound_problems(index: usize, event: &Event) -> Vec<Problem> {
-    let field = |seed: &str, record: &str| -> String {
-        match (event.origin, event.record_in_detail) {
-            (crate::event::Origin::Seed, _) => seed.to_string(),
-            (_, true) => format!("detail.{record}"),
-            (_, false) => record.to_string(),
-        }
-    };
+    let field = |seed: &str, record: &str| field_path(event, seed, record);
     let mut problems = Vec::new();
     let mut problem = |field: String, problem: String| {
         problems.push(Problem {
