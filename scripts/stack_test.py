@@ -2,8 +2,8 @@
 deployed stack: function URL -> ingest function -> queue -> event source mapping -> detector
 function -> DynamoDB; EventBridge CloudTrail events -> rule -> queue; a delivery file put into the
 trail bucket -> S3 notification -> collector function -> queue -> detector; forwarder.yaml in a
-second region -> the stack's bus -> queue -> detector; a poison message held back by a partial
-batch failure.
+second region -> the stack's bus -> queue -> detector; a poison message dead-lettered at its
+first receive, with the reason, while its neighbour is processed.
 
 Run by scripts/stack-test, which builds the functions for this machine first. Only what
 community LocalStack cannot do is changed in the deployed copy: the code comes from S3 zips of
@@ -282,7 +282,7 @@ def forwarder_in_another_region(state):
     assert item["event_type"]["S"] == "cloudtrail:DeleteTrail", item
 
 
-def poison_message_held_back(state):
+def poison_message_dead_lettered_at_once(state):
     queue_url = state["out"]["EventsQueueUrl"]
     good = {"RequestID": "g", "EventID": f"good-{uuid.uuid4()}", "RoleID": "role12",
             "EventType": "cloudtrail:StopLogging", "EventTimestamp": "2026-11-02T09:00:00Z", "AffectedAssets": []}
@@ -292,13 +292,19 @@ def poison_message_held_back(state):
     ])
     poll(lambda: anomaly(state, good["EventID"]), 60, "the poison message's neighbour")
 
-    def poison_in_flight():
-        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
-        return attributes["ApproximateNumberOfMessagesNotVisible"] == "1" and attributes["ApproximateNumberOfMessages"] == "0"
+    # No retry can help it: the detector sends it to the dead-letter queue at once, with the
+    # reason, and the events queue is left empty (not holding it for four more receives).
+    def dead_lettered():
+        answer = sqs.receive_message(QueueUrl=state["out"]["EventsDeadLetterQueueUrl"],
+                                     MessageAttributeNames=["All"], WaitTimeSeconds=1)
+        return next((m for m in answer.get("Messages", []) if m["Body"] == "not an event"), None)
 
-    # Reported as a batch item failure, the poison message is not deleted: it waits out its
-    # visibility timeout for a retry (and the dead-letter queue after five receives).
-    poll(poison_in_flight, 30, "the poison message left in flight")
+    dead = poll(dead_lettered, 60, "the poison message in the dead-letter queue")
+    reason = dead["MessageAttributes"]["trailwatch-error"]["StringValue"]
+    assert "not valid JSON" in reason, reason
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0", attributes
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0", attributes
 
 
 def main():
@@ -319,7 +325,8 @@ def main():
                   delivery_file_through_the_collector, state)
             check(f"forwarder.yaml in {SECOND_REGION}: event -> forwarder rule -> home bus -> rule -> queue -> detector",
                   forwarder_in_another_region, state)
-            check("poison message: neighbour processed, poison held for retry", poison_message_held_back, state)
+            check("poison message: neighbour processed, poison dead-lettered at once with its reason",
+                  poison_message_dead_lettered_at_once, state)
     finally:
         if state.get("forwarder_deployed"):
             cfn2 = client_in("cloudformation", SECOND_REGION)

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use crate::dead_letter::DeadLetter;
 use crate::engine::Engine;
 use crate::event::Event;
 use crate::ingest::{FROM_EVENTBRIDGE, FROM_INGEST, FROM_S3};
@@ -121,6 +122,17 @@ pub enum MessageError {
     Store(#[from] StoreError),
 }
 
+impl MessageError {
+    /// Whether no retry can help: the message itself is wrong, or the store refuses what it
+    /// makes. Such a message is dead-lettered at once.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            MessageError::NoBody | MessageError::Unreadable(_) | MessageError::Invalid(_) => true,
+            MessageError::Store(error) => matches!(error, StoreError::Rejected(_)),
+        }
+    }
+}
+
 fn describe(problems: &[Problem]) -> String {
     problems
         .iter()
@@ -142,6 +154,8 @@ pub struct BatchReport {
     pub delivery_gaps: usize,
     /// Messages to retry (and, after the queue's limit, to dead-letter).
     pub failed_message_ids: Vec<String>,
+    /// Messages no retry can help, with the reason: for the dead-letter queue at once.
+    pub dead_letters: Vec<DeadLetter>,
 }
 
 /// The stores the detector works with, and what its warm instance remembers.
@@ -196,11 +210,16 @@ pub async fn process_batch<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
             report.failed_message_ids.extend(left);
             break;
         }
-        if let Err(error) =
-            process_message(engine, &stores, message, now, &mut report, &mut batch).await
-        {
-            tracing::warn!(message_id = %message.message_id, %error, "message failed");
-            report.failed_message_ids.push(message.message_id.clone());
+        match process_message(engine, &stores, message, now, &mut report, &mut batch).await {
+            Ok(()) => {}
+            Err(error) if error.is_permanent() => report.dead_letters.push(DeadLetter {
+                message_id: message.message_id.clone(),
+                reason: error.to_string(),
+            }),
+            Err(error) => {
+                tracing::warn!(message_id = %message.message_id, %error, "message failed; retried");
+                report.failed_message_ids.push(message.message_id.clone());
+            }
         }
     }
     // Receipts let a later path skip what this batch evaluated; a lost one costs a repeated

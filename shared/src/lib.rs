@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod collect;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
+pub mod dead_letter;
 pub mod detect;
 pub mod engine;
 pub mod enqueue;

@@ -67,6 +67,10 @@ pub enum PutOutcome {
 pub enum StoreError {
     #[error("the anomaly store request failed: {0}")]
     Request(String),
+    /// The store refuses what it was given and always will (DynamoDB's
+    /// `ValidationException`: a key or item over its limits): retrying cannot help.
+    #[error("the store refuses the item: {0}")]
+    Rejected(String),
     #[error("the anomaly store holds an item it cannot read: {0}")]
     Corrupt(String),
 }

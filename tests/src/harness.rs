@@ -182,7 +182,8 @@ impl Harness {
             receipts: &detector.receipts,
             recent: &detector.recent,
         };
-        trailwatch_detector::handle(&detector.engine, stores, event)
+        let dead_letters = SqsEventQueue::new(self.sqs.clone(), self.dead_letter_queue_url());
+        trailwatch_detector::handle(&detector.engine, stores, Some(&dead_letters), event)
             .await
             .expect("the detector handler answers every batch")
     }

@@ -108,6 +108,10 @@ fn the_functions_get_the_environment_their_main_reads() {
         vec![
             ("ANOMALIES_TABLE".to_string(), "AnomaliesTable".to_string()),
             ("PROFILES_TABLE".to_string(), "ProfilesTable".to_string()),
+            (
+                "EVENTS_DEAD_LETTER_QUEUE_URL".to_string(),
+                "EventsDeadLetterQueue".to_string()
+            ),
         ]
     );
     let collector = template.function_environment("CollectorFunction");
@@ -130,6 +134,7 @@ fn the_functions_get_the_environment_their_main_reads() {
     assert!(ingest_main.contains("MAX_AGE_DAYS_VARIABLE"));
     assert!(detector_main.contains("\"ANOMALIES_TABLE\""));
     assert!(detector_main.contains("\"PROFILES_TABLE\""));
+    assert!(detector_main.contains("\"EVENTS_DEAD_LETTER_QUEUE_URL\""));
 }
 
 #[test]
@@ -347,6 +352,15 @@ fn iam_is_least_privilege() {
                 ]
             ),
         ]
+    );
+    // And it sends only to its own dead-letter queue, for messages no retry can help.
+    let detector = property(&template, "DetectorFunction", &["Policies"])
+        .as_sequence()
+        .unwrap();
+    assert_eq!(detector.len(), 2);
+    assert_eq!(
+        get_att_target(&detector[1]["SQSSendMessagePolicy"]["QueueName"]).as_deref(),
+        Some("EventsDeadLetterQueue")
     );
 }
 

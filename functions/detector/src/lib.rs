@@ -1,24 +1,32 @@
 //! The detector function: an SQS batch handed to `trailwatch_shared::detect`, answered with
-//! the ids of exactly the messages that failed (`ReportBatchItemFailures`).
+//! the ids of exactly the messages to retry (`ReportBatchItemFailures`); messages no retry can
+//! help go to the dead-letter queue at once, with the reason.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::time::{Instant, SystemTime};
 
 use lambda_runtime::{Context, Error, LambdaEvent};
 use trailwatch_shared::Engine;
+use trailwatch_shared::dead_letter::send_dead_letters;
 use trailwatch_shared::detect::{self, IncomingMessage, Stores};
 use trailwatch_shared::ingest::{CALLER_ATTRIBUTE, ORIGIN_ATTRIBUTE};
-use trailwatch_shared::ports::{AnomalyStore, ProfileStore, ReceiptStore};
+use trailwatch_shared::ports::{AnomalyStore, EventQueue, ProfileStore, ReceiptStore};
 
-pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
+/// Handles one batch. Without a dead-letter queue (`None`), messages that can never succeed
+/// are failed like the rest and reach the queue's dead-letter queue by its redrive policy.
+pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore, D: EventQueue>(
     engine: &Engine,
     stores: Stores<'_, A, P, R>,
+    dead_letters: Option<&D>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let stop_by = stop_by(&event.context);
     let messages = incoming_messages(event.payload);
-    let report =
+    let mut report =
         detect::process_batch(engine, stores, &messages, chrono::Utc::now(), stop_by).await;
+    let unsent = send_dead_letters(dead_letters, &messages, &report.dead_letters).await;
+    let dead_lettered = report.dead_letters.len() - unsent.len();
+    report.failed_message_ids.extend(unsent);
     tracing::info!(
         messages = messages.len(),
         events = report.events,
@@ -26,6 +34,7 @@ pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
         duplicates = report.duplicates,
         already_evaluated = report.already_evaluated,
         delivery_gaps = report.delivery_gaps,
+        dead_lettered,
         failed = report.failed_message_ids.len(),
         "batch done"
     );

@@ -7,6 +7,7 @@ use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
+use trailwatch_shared::adapters::sqs::SqsEventQueue;
 use trailwatch_shared::baseline::BaselineConfig;
 use trailwatch_shared::detect::{RecentEvents, Stores};
 use trailwatch_shared::rules::CATALOG;
@@ -20,6 +21,10 @@ async fn main() -> Result<(), Error> {
     let profiles_table = std::env::var("PROFILES_TABLE")
         .map_err(|_| "PROFILES_TABLE must name the profiles table")?;
     let config = aws_config::load_from_env().await;
+    // Where messages no retry can help go at once; without it, they wait for the redrive.
+    let dead_letters = std::env::var("EVENTS_DEAD_LETTER_QUEUE_URL")
+        .ok()
+        .map(|url| SqsEventQueue::new(aws_sdk_sqs::Client::new(&config), url));
     let client = aws_sdk_dynamodb::Client::new(&config);
     // Built once: the profile store's cache lives as long as this warm instance.
     let anomalies = DynamoDbAnomalyStore::new(client.clone(), anomalies_table);
@@ -43,7 +48,7 @@ async fn main() -> Result<(), Error> {
             receipts: &receipts,
             recent: &recent,
         };
-        trailwatch_detector::handle(&engine, stores, event)
+        trailwatch_detector::handle(&engine, stores, dead_letters.as_ref(), event)
     }))
     .await
 }

@@ -1,38 +1,67 @@
-//! The detector function on the sample SQS batch: the poison message is the only failure.
+//! The detector function on the sample SQS batch: the poison message is dead-lettered at
+//! once, with its reason, or (with no dead-letter queue to send to) failed for the redrive.
 
-use aws_lambda_events::event::sqs::SqsEvent;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
-use trailwatch_shared::adapters::memory::MemoryAnomalyStore;
+use trailwatch_shared::adapters::memory::{MemoryAnomalyStore, MemoryQueue};
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::adapters::memory_receipts::MemoryReceiptStore;
+use trailwatch_shared::dead_letter::ERROR_ATTRIBUTE;
 use trailwatch_shared::detect::{RecentEvents, Stores};
 use trailwatch_shared::ports::AnomalyStore;
 
-#[tokio::test]
-async fn the_sample_batch_reports_only_its_poison_message() {
+const POISON: &str = "9a1c7f0e-3b2d-4c5e-8f6a-7b8c9d0e1f2a";
+
+async fn handle_sample(
+    store: &MemoryAnomalyStore,
+    dead_letters: Option<&MemoryQueue>,
+) -> SqsBatchResponse {
     let batch: SqsEvent =
         serde_json::from_str(include_str!("../../../events/sqs-batch.json")).unwrap();
-    let store = MemoryAnomalyStore::default();
-    let profiles = MemoryProfileStore::default();
-    let response = trailwatch_detector::handle(
+    trailwatch_detector::handle(
         &Engine::default(),
         Stores {
-            anomalies: &store,
-            profiles: &profiles,
+            anomalies: store,
+            profiles: &MemoryProfileStore::default(),
             receipts: &MemoryReceiptStore::default(),
             recent: &RecentEvents::default(),
         },
+        dead_letters,
         LambdaEvent::new(batch, Context::default()),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_sample_batch_dead_letters_its_poison_message_at_once() {
+    let store = MemoryAnomalyStore::default();
+    let dead_letters = MemoryQueue::default();
+    let response = handle_sample(&store, Some(&dead_letters)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(store.len(), 2);
+    let dead = dead_letters.messages();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "this is not an event");
+    assert_eq!(dead[0].attributes[0].0, ERROR_ATTRIBUTE);
+    assert!(
+        dead[0].attributes[0].1.contains("not valid JSON"),
+        "{:?}",
+        dead[0].attributes
+    );
+}
+
+#[tokio::test]
+async fn without_a_dead_letter_queue_the_poison_message_is_the_only_failure() {
+    let store = MemoryAnomalyStore::default();
+    let response = handle_sample(&store, None).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
         .map(|failure| failure.item_identifier.as_str())
         .collect();
-    assert_eq!(failed, vec!["9a1c7f0e-3b2d-4c5e-8f6a-7b8c9d0e1f2a"]);
+    assert_eq!(failed, vec![POISON]);
     assert_eq!(store.len(), 2);
     assert!(
         store
@@ -43,8 +72,5 @@ async fn the_sample_batch_reports_only_its_poison_message() {
     );
 
     let json = serde_json::to_value(&response).unwrap();
-    assert_eq!(
-        json["batchItemFailures"][0]["itemIdentifier"],
-        "9a1c7f0e-3b2d-4c5e-8f6a-7b8c9d0e1f2a"
-    );
+    assert_eq!(json["batchItemFailures"][0]["itemIdentifier"], POISON);
 }

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::sdk_error_text;
+use super::store_error;
 use crate::anomaly::{Anomaly, Detection, Severity};
 use crate::ports::{AnomalyStore, PutOutcome, StoreError};
 
@@ -112,7 +112,7 @@ impl From<AnomalyItem> for Anomaly {
 impl AnomalyStore for DynamoDbAnomalyStore {
     async fn put_if_absent(&self, anomaly: &Anomaly) -> Result<PutOutcome, StoreError> {
         let item = serde_dynamo::to_item(AnomalyItem::from(anomaly))
-            .map_err(|error| StoreError::Request(format!("cannot encode the anomaly: {error}")))?;
+            .map_err(|error| StoreError::Rejected(format!("cannot encode the anomaly: {error}")))?;
         let result = self
             .client
             .put_item()
@@ -131,7 +131,7 @@ impl AnomalyStore for DynamoDbAnomalyStore {
             {
                 Ok(PutOutcome::AlreadyPresent)
             }
-            Err(error) => Err(StoreError::Request(sdk_error_text(&error))),
+            Err(error) => Err(store_error(&error)),
         }
     }
 
@@ -144,7 +144,7 @@ impl AnomalyStore for DynamoDbAnomalyStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+            .map_err(|error| store_error(&error))?;
         output
             .item
             .map(|item| {

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use super::sdk_error_text;
+use super::store_error;
 use crate::baseline::{
     BaselineConfig, Features, Kind, Observation, Report, count_call, denied_report_window, hour_of,
     is_volume_spike,
@@ -126,7 +126,7 @@ impl DynamoDbProfileStore {
             .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+            .map_err(|error| store_error(&error))?;
         let Some(old) = output.attributes else {
             return Ok(None);
         };
@@ -170,7 +170,7 @@ impl DynamoDbProfileStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+            .map_err(|error| store_error(&error))?;
         let hours = output
             .items
             .unwrap_or_default()
@@ -450,7 +450,7 @@ impl DynamoDbProfileStore {
             .item("expires_at", AttributeValue::N(expires.to_string()))
             .send()
             .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+            .map_err(|error| store_error(&error))?;
         let mut count = 0;
         let mut start = None;
         loop {
@@ -474,7 +474,7 @@ impl DynamoDbProfileStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+                .map_err(|error| store_error(&error))?;
             count += u64::try_from(output.count).unwrap_or(0);
             match output.last_evaluated_key {
                 Some(key) => start = Some(key),
@@ -517,7 +517,7 @@ impl DynamoDbProfileStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+            .map_err(|error| store_error(&error))?;
         let owner = output
             .attributes
             .as_ref()
@@ -574,7 +574,7 @@ impl DynamoDbProfileStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+            .map_err(|error| store_error(&error))?;
         Ok(output
             .attributes
             .as_ref()
@@ -598,7 +598,7 @@ pub(crate) async fn get_item(
         .consistent_read(true)
         .send()
         .await
-        .map_err(|error| StoreError::Request(sdk_error_text(&error)))?
+        .map_err(|error| store_error(&error))?
         .item)
 }
 
@@ -630,7 +630,7 @@ pub(crate) async fn lower_first_seen(
         {
             Ok(())
         }
-        Err(error) => Err(StoreError::Request(sdk_error_text(&error))),
+        Err(error) => Err(store_error(&error)),
     }
 }
 

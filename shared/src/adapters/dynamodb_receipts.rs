@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Mutex;
 
 use super::dynamodb_profiles::{get_item, lower_first_seen, parse_time, text};
-use super::sdk_error_text;
+use super::store_error;
 use crate::ports::{ReceiptStore, StoreError};
 
 /// How long a receipt is kept: an event arriving again later than this is evaluated again.
@@ -61,7 +61,7 @@ impl ReceiptStore for DynamoDbReceiptStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+                .map_err(|error| store_error(&error))?;
             for item in output.items.unwrap_or_default() {
                 if let Some(AttributeValue::Ss(batch)) = item.get("ids") {
                     ids.extend(batch.iter().cloned());
@@ -95,7 +95,7 @@ impl ReceiptStore for DynamoDbReceiptStore {
                 .item("expires_at", AttributeValue::N(expires.to_string()))
                 .send()
                 .await
-                .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+                .map_err(|error| store_error(&error))?;
         }
         Ok(())
     }
@@ -117,7 +117,7 @@ impl ReceiptStore for DynamoDbReceiptStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await
-            .map_err(|error| StoreError::Request(sdk_error_text(&error)))?;
+            .map_err(|error| store_error(&error))?;
         let stored = output
             .attributes
             .as_ref()

@@ -14,6 +14,20 @@ pub mod s3;
 #[cfg(feature = "aws")]
 pub mod sqs;
 
+/// A DynamoDB error as the domain sees it: one DynamoDB will always refuse again is
+/// [`StoreError::Rejected`], anything else may pass on a retry.
+#[cfg(feature = "aws")]
+pub fn store_error<E>(error: &E) -> crate::ports::StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let text = sdk_error_text(error);
+    match error.code() {
+        Some("ValidationException") => crate::ports::StoreError::Rejected(text),
+        _ => crate::ports::StoreError::Request(text),
+    }
+}
+
 #[cfg(feature = "s3")]
 /// The whole chain of an SDK error, not just its outermost "service error".
 pub fn sdk_error_text(error: &(dyn std::error::Error + 'static)) -> String {

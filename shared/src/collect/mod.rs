@@ -9,6 +9,7 @@ pub mod pack;
 
 use tokio::sync::mpsc;
 
+use crate::dead_letter::{DeadLetter, send_dead_letters};
 use crate::enqueue::{MAX_QUEUE_BODY_BYTES, enqueue};
 use crate::ingest::{FROM_S3, ORIGIN_ATTRIBUTE};
 use crate::input::{self, Problem};
@@ -180,8 +181,7 @@ fn read_and_pack(
 #[cfg(test)]
 mod tests;
 
-/// The message attribute that says why a notification was dead-lettered.
-pub const ERROR_ATTRIBUTE: &str = "trailwatch-error";
+pub use crate::dead_letter::ERROR_ATTRIBUTE;
 
 /// Where the collector reads and writes.
 pub struct Collector<'a, S, Q, D> {
@@ -215,6 +215,7 @@ pub async fn process_batch<S: ObjectSource, Q: EventQueue, D: EventQueue>(
     stop_by: Option<std::time::Instant>,
 ) -> CollectReport {
     let mut report = CollectReport::default();
+    let mut dead = Vec::new();
     for (position, message) in messages.iter().enumerate() {
         if crate::detect::time_is_up(stop_by) {
             let left = messages[position..]
@@ -237,22 +238,14 @@ pub async fn process_batch<S: ObjectSource, Q: EventQueue, D: EventQueue>(
             }
             Err(Failure::Permanent(reason)) => reason,
         };
-        tracing::error!(message_id = %message.message_id, %reason, "notification dead-lettered");
-        let dead_letter = OutgoingMessage {
-            id: "dead".to_string(),
-            body: message.body.clone().unwrap_or_default(),
-            attributes: vec![(ERROR_ATTRIBUTE, reason)],
-        };
-        if enqueue(collector.dead_letters, vec![dead_letter])
-            .await
-            .is_empty()
-        {
-            report.dead_lettered += 1;
-        } else {
-            // Left to the queue's own redrive instead.
-            report.failed_message_ids.push(message.message_id.clone());
-        }
+        dead.push(DeadLetter {
+            message_id: message.message_id.clone(),
+            reason,
+        });
     }
+    let unsent = send_dead_letters(Some(collector.dead_letters), messages, &dead).await;
+    report.dead_lettered = dead.len() - unsent.len();
+    report.failed_message_ids.extend(unsent);
     report
 }
 

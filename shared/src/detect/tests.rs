@@ -44,16 +44,21 @@ fn stop_logging_seed(event_id: &str) -> String {
     .to_string()
 }
 
-/// A store that cannot be reached for one event id.
+/// A store that cannot be reached for one event id (or, `refuses`, always rejects it).
 struct PartlyDownStore {
     inner: MemoryAnomalyStore,
     down_for: &'static str,
+    refuses: bool,
 }
 
 impl AnomalyStore for PartlyDownStore {
     async fn put_if_absent(&self, anomaly: &Anomaly) -> Result<PutOutcome, StoreError> {
         if anomaly.event_id == self.down_for {
-            return Err(StoreError::Request("throttled".into()));
+            return Err(if self.refuses {
+                StoreError::Rejected("ValidationException: item size too large".into())
+            } else {
+                StoreError::Request("throttled".into())
+            });
         }
         self.inner.put_if_absent(anomaly).await
     }
@@ -64,7 +69,7 @@ impl AnomalyStore for PartlyDownStore {
 }
 
 #[tokio::test]
-async fn a_poison_message_fails_alone() {
+async fn a_poison_message_is_dead_lettered_at_once_with_its_reason() {
     let store = MemoryAnomalyStore::default();
     let profiles = MemoryProfileStore::default();
     let messages = vec![
@@ -83,7 +88,21 @@ async fn a_poison_message_fails_alone() {
         message("m5", r#"{"EventID": "half an event"}"#),
     ];
     let report = detect(&store, &profiles, &messages).await;
-    assert_eq!(report.failed_message_ids, vec!["m3", "m4", "m5"]);
+    assert!(
+        report.failed_message_ids.is_empty(),
+        "no retry can help them"
+    );
+    let dead: Vec<(&str, &str)> = report
+        .dead_letters
+        .iter()
+        .map(|dead| (dead.message_id.as_str(), dead.reason.as_str()))
+        .collect();
+    assert_eq!(dead.len(), 3);
+    assert_eq!(dead[0].0, "m3");
+    assert!(dead[0].1.contains("not valid JSON"), "{dead:?}");
+    assert_eq!(dead[1], ("m4", "the message has no body"));
+    assert_eq!(dead[2].0, "m5");
+    assert!(dead[2].1.contains("is required"), "{dead:?}");
     assert_eq!(report.anomalies_written, 2);
     assert!(store.get("e1").await.unwrap().is_some());
     assert!(
@@ -129,6 +148,7 @@ async fn a_store_failure_fails_only_its_message() {
     let store = PartlyDownStore {
         inner: MemoryAnomalyStore::default(),
         down_for: "e2",
+        refuses: false,
     };
     let profiles = MemoryProfileStore::default();
     let messages = vec![
@@ -138,11 +158,36 @@ async fn a_store_failure_fails_only_its_message() {
     ];
     let report = detect(&store, &profiles, &messages).await;
     assert_eq!(report.failed_message_ids, vec!["m2"]);
+    assert!(report.dead_letters.is_empty(), "a throttle may pass");
     assert_eq!(store.inner.len(), 2);
 }
 
 #[tokio::test]
-async fn a_delivery_file_message_with_a_bad_record_writes_nothing_and_fails() {
+async fn what_the_store_will_always_refuse_is_dead_lettered_not_retried() {
+    let store = PartlyDownStore {
+        inner: MemoryAnomalyStore::default(),
+        down_for: "e2",
+        refuses: true,
+    };
+    let profiles = MemoryProfileStore::default();
+    let messages = vec![
+        message("m1", &stop_logging_seed("e1")),
+        message("m2", &stop_logging_seed("e2")),
+    ];
+    let report = detect(&store, &profiles, &messages).await;
+    assert!(report.failed_message_ids.is_empty());
+    assert_eq!(report.dead_letters.len(), 1);
+    assert_eq!(report.dead_letters[0].message_id, "m2");
+    assert!(
+        report.dead_letters[0]
+            .reason
+            .contains("ValidationException")
+    );
+    assert_eq!(store.inner.len(), 1);
+}
+
+#[tokio::test]
+async fn a_delivery_file_message_with_a_bad_record_writes_nothing_and_is_dead_lettered() {
     let store = MemoryAnomalyStore::default();
     let profiles = MemoryProfileStore::default();
     let body = format!(
@@ -150,7 +195,8 @@ async fn a_delivery_file_message_with_a_bad_record_writes_nothing_and_fails() {
         include_str!("../../../events/eventbridge-cloudtrail.json")
     );
     let report = detect(&store, &profiles, &[message("m1", &body)]).await;
-    assert_eq!(report.failed_message_ids, vec!["m1"]);
+    assert_eq!(report.dead_letters[0].message_id, "m1");
+    assert!(report.failed_message_ids.is_empty());
     assert!(store.is_empty());
 }
 
