@@ -77,24 +77,69 @@ fn api_name(event_name: &str) -> &str {
 }
 
 /// The identity behind a call, stable across sessions: an assumed role is named by its role
-/// ARN, not by the session, so one role's calls share one principal.
+/// ARN, not by the session, so one role's calls share one principal — unless the sessions are
+/// people's (see [`session_user`]), whose baselines must not be shared.
 fn principal(identity: Option<&Map<String, Value>>) -> String {
     let Some(identity) = identity else {
         return "unknown".to_string();
     };
     let arn = optional_string(identity, "arn");
+    let on_behalf_of = optional_object(identity, "onBehalfOf")
+        .and_then(|user| optional_string(user, "userId"))
+        .map(|user_id| format!("identity-center-user/{user_id}"));
     match optional_string(identity, "type").as_deref() {
-        Some("AssumedRole") => optional_object(identity, "sessionContext")
-            .and_then(|context| optional_object(context, "sessionIssuer"))
-            .and_then(|issuer| optional_string(issuer, "arn"))
-            .or_else(|| arn.as_deref().and_then(role_arn_of_session))
-            .or(arn),
+        Some("AssumedRole") => {
+            let role = optional_object(identity, "sessionContext")
+                .and_then(|context| optional_object(context, "sessionIssuer"))
+                .and_then(|issuer| optional_string(issuer, "arn"))
+                .or_else(|| arn.as_deref().and_then(role_arn_of_session));
+            match (role, session_user(identity, arn.as_deref(), on_behalf_of)) {
+                (Some(role), Some(user)) => Some(format!("{role} as {user}")),
+                (role, _) => role.or(arn),
+            }
+        }
         Some("AWSService") => optional_string(identity, "invokedBy").or(arn),
+        // A user acting through an Identity Center application: no ARN, one user id.
+        Some("IdentityCenterUser") => on_behalf_of,
+        // Another account's principal without an ARN: its unique id (`AROA…:session`) names
+        // the role; the session part would make a new principal of every session.
+        Some("AWSAccount") if arn.is_none() => {
+            let account = optional_string(identity, "accountId").unwrap_or_else(|| "-".into());
+            optional_string(identity, "principalId").map(|id| {
+                let unique = id.split(':').next().unwrap_or(&id).to_string();
+                format!("aws-account/{account}/{unique}")
+            })
+        }
         _ => arn,
     }
     .or_else(|| optional_string(identity, "principalId"))
     .or_else(|| optional_string(identity, "type"))
     .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The person behind a role session, where the session is a person's: the Identity Center
+/// user it acts for, the source identity an identity provider set (it survives role
+/// chaining), the user of an Identity Center permission set (`AWSReservedSSO_*`, whose
+/// session is named for the user), or a federated session named by e-mail address (the SAML
+/// and OIDC convention). Service, instance and pipeline sessions have none: their session
+/// names change every time and would make a new principal of each.
+fn session_user(
+    identity: &Map<String, Value>,
+    arn: Option<&str>,
+    on_behalf_of: Option<String>,
+) -> Option<String> {
+    if on_behalf_of.is_some() {
+        return on_behalf_of;
+    }
+    let context = optional_object(identity, "sessionContext");
+    if let Some(source) = context.and_then(|context| optional_string(context, "sourceIdentity")) {
+        return Some(source);
+    }
+    let (role, session) = arn?.split_once(":assumed-role/")?.1.split_once('/')?;
+    if role.starts_with("AWSReservedSSO_") || session.contains('@') {
+        return Some(session.to_string());
+    }
+    None
 }
 
 /// `arn:aws:sts::123:assumed-role/Deploy/session` → `arn:aws:iam::123:role/Deploy`.

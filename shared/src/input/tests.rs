@@ -133,6 +133,116 @@ fn an_assumed_role_is_named_by_its_role_not_its_session() {
     assert_eq!(event.principal, "arn:aws:iam::123456789012:role/Admin");
 }
 
+/// The first record of a TrailDiscover file, as CloudTrail wrote it.
+fn traildiscover_record(path: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(traildiscover_dir().join(path)).expect("reference data");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    match value {
+        serde_json::Value::Array(mut records) => records.remove(0),
+        record => record,
+    }
+}
+
+fn principal_of(record: &serde_json::Value) -> String {
+    only_event(&record.to_string()).expect("valid").principal
+}
+
+#[test]
+fn each_identity_center_user_of_a_permission_set_has_a_baseline_of_their_own() {
+    // A real Identity Center session: the role is the permission set's, the session the user.
+    let record = traildiscover_record("KMS/CreateKey.json.cloudtrail");
+    let role = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/us-east-2/\
+                AWSReservedSSO_ReadOnlyAccess_ff7f8c5c5851db50";
+    assert_eq!(principal_of(&record), format!("{role} as AdanAlvarez"));
+
+    let mut colleague = record.clone();
+    colleague["userIdentity"]["arn"] = json!(
+        "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_ReadOnlyAccess_ff7f8c5c5851db50/Mallory"
+    );
+    assert_eq!(principal_of(&colleague), format!("{role} as Mallory"));
+
+    // A session acting for an Identity Center user names that user, whatever the session.
+    let mut on_behalf = record.clone();
+    on_behalf["userIdentity"]["onBehalfOf"] = json!({
+        "userId": "544894e8-80c1-707f-60e3-3ba6510dfac1",
+        "identityStoreArn": "arn:aws:identitystore::111111111111:identitystore/d-9067642ac7"
+    });
+    assert_eq!(
+        principal_of(&on_behalf),
+        format!("{role} as identity-center-user/544894e8-80c1-707f-60e3-3ba6510dfac1")
+    );
+    let mut application_user = record;
+    application_user["userIdentity"] = json!({
+        "type": "IdentityCenterUser", "accountId": "111111111111",
+        "onBehalfOf": {"userId": "544894e8-80c1-707f-60e3-3ba6510dfac1",
+                       "identityStoreArn": "arn:aws:identitystore::111111111111:identitystore/d-9067642ac7"},
+        "credentialId": "EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE"
+    });
+    assert_eq!(
+        principal_of(&application_user),
+        "identity-center-user/544894e8-80c1-707f-60e3-3ba6510dfac1"
+    );
+}
+
+#[test]
+fn federated_people_are_told_apart_but_service_sessions_share_their_role() {
+    let record = traildiscover_record("KMS/CreateKey.json.cloudtrail");
+    let session = |role: &str, session: &str, source_identity: Option<&str>| {
+        let mut record = record.clone();
+        let identity = &mut record["userIdentity"];
+        identity["arn"] = json!(format!(
+            "arn:aws:sts::111111111111:assumed-role/{role}/{session}"
+        ));
+        identity["sessionContext"]["sessionIssuer"]["arn"] =
+            json!(format!("arn:aws:iam::111111111111:role/{role}"));
+        if let Some(source) = source_identity {
+            identity["sessionContext"]["sourceIdentity"] = json!(source);
+        }
+        principal_of(&record)
+    };
+    // SAML/OIDC sessions are named by e-mail by convention; a source identity survives
+    // role chaining and wins over the session name.
+    assert_eq!(
+        session("Engineers", "jane@example.com", None),
+        "arn:aws:iam::111111111111:role/Engineers as jane@example.com"
+    );
+    assert_eq!(
+        session("Engineers", "chained-session", Some("jane")),
+        "arn:aws:iam::111111111111:role/Engineers as jane"
+    );
+    // Lambda, instance and pipeline sessions change name every time: one role, one baseline.
+    for name in [
+        "i-0123456789abcdef0",
+        "botocore-session-1700000000",
+        "GitHubActions",
+    ] {
+        assert_eq!(
+            session("deploy", name, None),
+            "arn:aws:iam::111111111111:role/deploy"
+        );
+    }
+}
+
+#[test]
+fn another_accounts_caller_without_an_arn_is_one_principal_across_sessions() {
+    let caller = |principal_id: &str| {
+        principal_of(&json!({
+            "eventID": principal_id, "eventTime": "2026-01-01T00:00:00Z",
+            "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+            "userIdentity": {"type": "AWSAccount", "principalId": principal_id,
+                             "accountId": "444455556666"}
+        }))
+    };
+    assert_eq!(
+        caller("AROAEXAMPLEID:session-1"),
+        "aws-account/444455556666/AROAEXAMPLEID"
+    );
+    assert_eq!(
+        caller("AROAEXAMPLEID:session-2"),
+        caller("AROAEXAMPLEID:session-1")
+    );
+}
+
 #[test]
 fn a_delivery_file_keeps_valid_records_beside_an_invalid_one() {
     let body = json!({"Records": [
