@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
@@ -136,5 +139,95 @@ async fn a_warm_detectors_cache_is_bounded_in_bytes_and_forgetting_changes_no_an
     )
     .await;
     assert!(again.new_values.is_empty(), "{:?}", again.new_values);
+    harness.cleanup().await;
+}
+
+/// Counts the DynamoDB operations a client sends, by name.
+#[derive(Debug, Default, Clone)]
+struct OperationCounter(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl OperationCounter {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl Intercept for OperationCounter {
+    fn name(&self) -> &'static str {
+        "OperationCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default();
+        let operation = target.rsplit('.').next().unwrap_or(target).to_string();
+        self.0.lock().unwrap().push(operation);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_cold_detector_reads_an_events_known_values_in_one_call_and_writes_none_of_them() {
+    let Some(harness) = Harness::new("profile_batched_reads").await else {
+        return;
+    };
+    let counter = OperationCounter::default();
+    let counted = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&harness.config)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let config = trailwatch_shared::baseline::BaselineConfig::default();
+    let at = chrono::Utc::now() - chrono::Duration::hours(1);
+    let event = |id: &str, learns: bool| Features {
+        event_id: id.into(),
+        principal: "arn:aws:iam::111122223333:role/heavy".into(),
+        account: Some("111122223333".into()),
+        values: (0..20)
+            .map(|n| (Kind::Asset, format!("arn:aws:s3:::bucket-{n}")))
+            .chain([(Kind::Api, "s3:GetObject".to_string())])
+            .collect(),
+        denied: false,
+        instance_credentials: false,
+        learns,
+    };
+    let warm = DynamoDbProfileStore::new(harness.dynamodb.clone(), harness.profiles_table());
+    let first = warm.observe(&event("e1", true), at, &config).await.unwrap();
+    assert_eq!(first.new_values.len(), 21);
+
+    // Another instance, cold, meets the same 21 values: one read for all of them, no writes
+    // of remembered values (only its first look at the account and principal).
+    let cold = DynamoDbProfileStore::new(counted.clone(), harness.profiles_table());
+    let second = cold.observe(&event("e2", true), at, &config).await.unwrap();
+    assert!(second.new_values.is_empty(), "{:?}", second.new_values);
+    let operations = counter.take();
+    assert_eq!(
+        operations
+            .iter()
+            .filter(|operation| *operation == "BatchGetItem")
+            .count(),
+        1,
+        "{operations:?}"
+    );
+    assert!(operations.len() <= 4, "{operations:?}");
+
+    // An event that teaches nothing (posted, untrusted) is judged in one read.
+    let peeking = DynamoDbProfileStore::new(counted, harness.profiles_table());
+    let mut posted = event("e3", false);
+    posted.values.push((Kind::Network, "203.0.113.9".into()));
+    let third = peeking.observe(&posted, at, &config).await.unwrap();
+    assert_eq!(
+        third.new_values,
+        vec![(Kind::Network, "203.0.113.9".to_string())]
+    );
+    assert_eq!(counter.take(), vec!["BatchGetItem"]);
     harness.cleanup().await;
 }

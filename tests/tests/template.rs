@@ -346,6 +346,7 @@ fn iam_is_least_privilege() {
                 "ProfilesTable".to_string(),
                 vec![
                     "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
                     "dynamodb:PutItem",
                     "dynamodb:UpdateItem",
                     "dynamodb:Query"

@@ -13,13 +13,15 @@
 //! the old value: the caller that finds it absent (or holding its own event id, on a retry)
 //! owns the news. Every write refreshes `expires_at`, so values stop being remembered
 //! `state_ttl` after they were last seen. A warm detector caches what it read or wrote and
-//! calls DynamoDB only for values it has not met; counts are added up in memory and written
-//! once per batch by [`ProfileStore::flush`].
+//! calls DynamoDB only for values it has not met: one `BatchGetItem` for all of an event's
+//! values, then an `UpdateItem` only for those absent (the race for the news) or not
+//! refreshed for a day (their expiry). Counts are added up in memory and written once per
+//! batch by [`ProfileStore::flush`].
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, Select};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
@@ -270,20 +272,37 @@ impl ProfileStore for DynamoDbProfileStore {
         principal.events += 1;
         principal.pending_events += 1;
 
+        // The values this instance has not met, read in one call: most are known already
+        // and need no write.
+        let unmet: Vec<String> = features
+            .values
+            .iter()
+            .filter(|(kind, value)| !principal.seen.contains_key(&(*kind, value.clone())))
+            .map(|(kind, value)| seen_key(*kind, value))
+            .collect();
+        let stored = get_items(
+            &self.client,
+            &self.table,
+            unmet.iter().map(|sk| (pk.clone(), sk.clone())).collect(),
+        )
+        .await?;
         let mut added_bytes = 0;
         for (kind, value) in &features.values {
             let key = (*kind, value.clone());
-            let first_event = match principal.seen.get(&key) {
-                Some(first_event) => first_event.clone(),
-                None => {
+            let sk = seen_key(*kind, value);
+            let known = stored
+                .get(&(pk.clone(), sk.clone()))
+                .and_then(|item| still_fresh(item, at));
+            let first_event = match (principal.seen.get(&key), known) {
+                (Some(first_event), _) => first_event.clone(),
+                (None, Some(first_event)) => {
+                    added_bytes += cached_entry_bytes(value, &first_event);
+                    principal.seen.insert(key, first_event.clone());
+                    first_event
+                }
+                (None, None) => {
                     let old = self
-                        .claim_first(
-                            pk.clone(),
-                            seen_key(*kind, value),
-                            &features.event_id,
-                            at,
-                            config,
-                        )
+                        .claim_first(pk.clone(), sk, &features.event_id, at, config)
                         .await?;
                     let first_event =
                         old.map_or_else(|| features.event_id.clone(), |(_, event, _)| event);
@@ -374,7 +393,8 @@ impl ProfileStore for DynamoDbProfileStore {
 }
 
 impl DynamoDbProfileStore {
-    /// What the table knows of an event that teaches it nothing: reads only.
+    /// What the table knows of an event that teaches it nothing: reads only, in one call
+    /// for what this instance has not met.
     async fn peek(
         &self,
         cache: &Cache,
@@ -382,44 +402,54 @@ impl DynamoDbProfileStore {
         at: DateTime<Utc>,
     ) -> Result<Observation, StoreError> {
         let pk = principal_key(&features.principal);
+        let cached = cache.principals.get(&features.principal);
+        let account = features
+            .account
+            .as_ref()
+            .map(|account| (account, cache.accounts.get(account).copied()));
+        let mut keys = Vec::new();
+        if let Some((account, None)) = account {
+            keys.push((format!("A#{account}"), "ACCOUNT".to_string()));
+        }
+        if cached.is_none() {
+            keys.push((pk.clone(), "PROFILE".to_string()));
+        }
+        for (kind, value) in &features.values {
+            if !cached.is_some_and(|principal| principal.seen.contains_key(&(*kind, value.clone())))
+            {
+                keys.push((pk.clone(), seen_key(*kind, value)));
+            }
+        }
+        let stored = get_items(&self.client, &self.table, keys).await?;
+        let first_seen_of = |pk: String, sk: &str| {
+            stored
+                .get(&(pk, sk.to_string()))
+                .and_then(|item| text(item, "first_seen"))
+                .and_then(|time| parse_time(&time))
+        };
+
         let mut observation = Observation::default();
-        if let Some(account) = &features.account {
-            let first = match cache.accounts.get(account) {
-                Some(first) => Some(*first),
-                None => get_item(
-                    &self.client,
-                    &self.table,
-                    &format!("A#{account}"),
-                    "ACCOUNT",
-                )
-                .await?
-                .and_then(|item| text(&item, "first_seen"))
-                .and_then(|time| parse_time(&time)),
-            };
+        if let Some((account, cached_first)) = account {
+            let first = cached_first.or_else(|| first_seen_of(format!("A#{account}"), "ACCOUNT"));
             observation.account_first_seen = first.filter(|first| *first < at);
         }
-        let cached = cache.principals.get(&features.principal);
         match cached {
             Some(principal) => {
                 observation.first_seen = Some(principal.first_seen);
                 observation.events_before = principal.events;
             }
             None => {
-                if let Some(item) = get_item(&self.client, &self.table, &pk, "PROFILE").await? {
-                    observation.first_seen =
-                        text(&item, "first_seen").and_then(|time| parse_time(&time));
-                    observation.events_before = number(&item, "events").unwrap_or(0);
-                }
+                observation.first_seen = first_seen_of(pk.clone(), "PROFILE");
+                observation.events_before = stored
+                    .get(&(pk.clone(), "PROFILE".to_string()))
+                    .and_then(|item| number(item, "events"))
+                    .unwrap_or(0);
             }
         }
         for (kind, value) in &features.values {
-            let known =
-                match cached.and_then(|principal| principal.seen.get(&(*kind, value.clone()))) {
-                    Some(_) => true,
-                    None => get_item(&self.client, &self.table, &pk, &seen_key(*kind, value))
-                        .await?
-                        .is_some(),
-                };
+            let known = cached
+                .is_some_and(|principal| principal.seen.contains_key(&(*kind, value.clone())))
+                || stored.contains_key(&(pk.clone(), seen_key(*kind, value)));
             if !known {
                 observation.new_values.push((*kind, value.clone()));
             }
@@ -581,6 +611,85 @@ impl DynamoDbProfileStore {
             .and_then(|attributes| number(attributes, counter))
             .unwrap_or(amount))
     }
+}
+
+/// How long a remembered value may go without a write before one refreshes its expiry.
+const REFRESH_AFTER: chrono::Duration = chrono::Duration::days(1);
+/// `BatchGetItem` takes at most 100 keys a call.
+const BATCH_GET_KEYS: usize = 100;
+/// Calls made for the keys DynamoDB leaves unprocessed (throttling) before giving up.
+const BATCH_GET_ATTEMPTS: usize = 4;
+
+/// The first event of a stored value, if the item needs no write: refreshed within a day
+/// (so its expiry is far off) and not later than `at` (an older event lowers `first_seen`).
+fn still_fresh(item: &HashMap<String, AttributeValue>, at: DateTime<Utc>) -> Option<String> {
+    let first_seen = text(item, "first_seen").and_then(|time| parse_time(&time))?;
+    let last_seen = text(item, "last_seen").and_then(|time| parse_time(&time))?;
+    (first_seen <= at && last_seen >= at - REFRESH_AFTER)
+        .then(|| text(item, "first_event"))
+        .flatten()
+}
+
+/// Items of the table by (pk, sk), read consistently, in as few `BatchGetItem` calls as the
+/// keys allow; absent items are absent from the answer.
+pub(crate) async fn get_items(
+    client: &Client,
+    table: &str,
+    keys: Vec<(String, String)>,
+) -> Result<HashMap<(String, String), HashMap<String, AttributeValue>>, StoreError> {
+    let mut found = HashMap::new();
+    let mut keys = keys;
+    keys.sort();
+    keys.dedup();
+    for chunk in keys.chunks(BATCH_GET_KEYS) {
+        let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
+            .iter()
+            .map(|(pk, sk)| {
+                HashMap::from([
+                    ("pk".to_string(), AttributeValue::S(pk.clone())),
+                    ("sk".to_string(), AttributeValue::S(sk.clone())),
+                ])
+            })
+            .collect();
+        for attempt in 1..=BATCH_GET_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(|error| StoreError::Request(error.to_string()))?;
+            let output = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|error| store_error(&error))?;
+            for item in output
+                .responses
+                .and_then(|mut responses| responses.remove(table))
+                .unwrap_or_default()
+            {
+                if let (Some(pk), Some(sk)) = (text(&item, "pk"), text(&item, "sk")) {
+                    found.insert((pk, sk), item);
+                }
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(table))
+                .map(|keys| keys.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+            if attempt == BATCH_GET_ATTEMPTS {
+                return Err(StoreError::Request(format!(
+                    "{} profile items left unprocessed after {BATCH_GET_ATTEMPTS} calls",
+                    pending.len()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+    }
+    Ok(found)
 }
 
 /// One item of the table, read consistently.
