@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
+use trailwatch_shared::collect::delivery::{Bounded, MAX_DECOMPRESSED_BYTES};
 use trailwatch_shared::{Event, Problem};
 
 /// File names a directory walk picks up; files named on the command line are always read.
@@ -109,7 +110,11 @@ fn read_values(path: &Path) -> Result<Vec<Value>, ReadError> {
     let bytes = fs::read(path)?;
     let text = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut text = Vec::new();
-        MultiGzDecoder::new(bytes.as_slice()).read_to_end(&mut text)?;
+        Bounded::new(
+            MultiGzDecoder::new(bytes.as_slice()),
+            MAX_DECOMPRESSED_BYTES,
+        )
+        .read_to_end(&mut text)?;
         text
     } else {
         bytes

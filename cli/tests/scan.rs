@@ -40,9 +40,9 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn gzip(text: &str) -> Vec<u8> {
+fn gzip(bytes: impl AsRef<[u8]>) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.write_all(bytes.as_ref()).unwrap();
     encoder.finish().unwrap()
 }
 
@@ -324,4 +324,59 @@ fn sigma_rules_are_evaluated_with_their_attribution() {
     ]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("cannot read the Sigma rules in /nonexistent/rules"));
+}
+
+/// The bad-input corpus: each hostile file is skipped with its reason, by name, while the
+/// good file beside it is still scanned — never a panic, a hang or a crash.
+#[test]
+fn hostile_files_are_skipped_with_their_reason_and_the_good_one_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.json", DELIVERY.as_bytes());
+    let delivery_gz = gzip(DELIVERY);
+    let truncated = write(
+        dir.path(),
+        "truncated.json.gz",
+        &delivery_gz[..delivery_gz.len() / 2],
+    );
+    // 300 gzip members of 1 MiB of zeros each: 300 MiB from a file of about 300 KB.
+    let member = gzip(vec![0u8; 1024 * 1024]);
+    let bomb = write(dir.path(), "bomb.json.gz", &member.repeat(300));
+    let mut bad_utf8 = br#"{"Records": [{"eventID": ""#.to_vec();
+    bad_utf8.extend_from_slice(&[0xff, 0xfe]);
+    bad_utf8.extend_from_slice(br#""}]}"#);
+    let invalid_utf8 = write(dir.path(), "utf8.json", &bad_utf8);
+    let deep = write(
+        dir.path(),
+        "deep.json",
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).as_bytes(),
+    );
+    let not_json = write(dir.path(), "binary.json", &[0u8, 1, 2, 3, 0xff]);
+
+    let output = scan(&[
+        "--format",
+        "jsonl",
+        &truncated,
+        &bomb,
+        &invalid_utf8,
+        &deep,
+        &not_json,
+        &good,
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let anomalies = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(anomalies.lines().count(), 2, "the good file's anomalies");
+    let errors = String::from_utf8(output.stderr).unwrap();
+    for (file, reason) in [
+        (&truncated, "skipping"),
+        (&bomb, "more than 256 MiB"),
+        (&invalid_utf8, "not JSON"),
+        (&deep, "recursion limit"),
+        (&not_json, "not JSON"),
+    ] {
+        let line = errors
+            .lines()
+            .find(|line| line.contains(file.as_str()))
+            .unwrap_or_else(|| panic!("{file} is named: {errors}"));
+        assert!(line.contains("skipping") && line.contains(reason), "{line}");
+    }
 }

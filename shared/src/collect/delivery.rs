@@ -17,10 +17,68 @@ pub enum DeliveryFileError {
     Stopped(String),
 }
 
+/// The most a gzipped file may decompress to. CloudTrail's files are far smaller; past this
+/// a file is a gzip bomb (or not CloudTrail's), and reading on would only burn time and
+/// memory.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A reader that fails once more than `limit` bytes have come through it.
+pub struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Bounded<R> {
+    pub fn new(inner: R, limit: u64) -> Self {
+        Self {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        match self.left.checked_sub(read as u64) {
+            Some(left) => {
+                self.left = left;
+                Ok(read)
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "decompresses to more than {} (a gzip bomb?)",
+                    mebibytes(self.limit)
+                ),
+            )),
+        }
+    }
+}
+
+fn mebibytes(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 /// Calls `on_record` with each record of the file, in order; returns how many there were.
 /// gzip is recognised by its magic bytes, so `.json` and `.json.gz` both read.
 pub fn read_records<R: Read>(
     reader: R,
+    on_record: impl FnMut(Value) -> Result<(), String>,
+) -> Result<usize, DeliveryFileError> {
+    read_records_within(reader, MAX_DECOMPRESSED_BYTES, on_record)
+}
+
+/// [`read_records`], with a gzipped file allowed to decompress to at most `limit` bytes.
+pub fn read_records_within<R: Read>(
+    reader: R,
+    limit: u64,
     on_record: impl FnMut(Value) -> Result<(), String>,
 ) -> Result<usize, DeliveryFileError> {
     let mut buffered = BufReader::with_capacity(64 * 1024, reader);
@@ -31,7 +89,7 @@ pub fn read_records<R: Read>(
     let source: Box<dyn Read> = if gzipped {
         Box::new(BufReader::with_capacity(
             64 * 1024,
-            MultiGzDecoder::new(buffered),
+            Bounded::new(MultiGzDecoder::new(buffered), limit),
         ))
     } else {
         Box::new(buffered)

@@ -279,3 +279,18 @@ async fn an_object_that_may_read_later_fails_its_notification_alone() {
     assert_eq!(report.failed_message_ids, vec!["m1".to_string()]);
     assert!(dead_letters.messages().is_empty());
 }
+
+#[test]
+fn a_gzip_bomb_is_refused_as_corrupt_once_past_the_decompressed_limit() {
+    // A record whose one string is members of 64 KiB each, which the streaming reader
+    // would otherwise hold whole; the limit is 256 MiB, scaled down here to 1 MiB.
+    let mut bomb = gzip(br#"{"Records": [{"eventID": ""#);
+    bomb.extend(gzip(&vec![b'a'; 64 * 1024]).repeat(20));
+    let error =
+        delivery::read_records_within(bomb.as_slice(), 1024 * 1024, |_| Ok(())).unwrap_err();
+    assert!(
+        matches!(&error, delivery::DeliveryFileError::Corrupt(reason) if reason.contains("more than 1 MiB")),
+        "{error}"
+    );
+    assert_eq!(delivery::MAX_DECOMPRESSED_BYTES, 256 * 1024 * 1024);
+}

@@ -416,3 +416,103 @@ async fn a_widened_window_admits_a_backfill_of_old_history() {
     let response = handle(&MemoryQueue::default(), &backfill, post(body.as_bytes())).await;
     assert_eq!(response.status, 202, "{}", response.body);
 }
+
+/// The bad-input corpus: every hostile body gets a specific 4xx naming what is wrong, never
+/// a panic, a hang or a 5xx.
+#[tokio::test]
+async fn hostile_bodies_get_a_specific_client_error() {
+    let deep_array = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_object = format!("{}1{}", r#"{"a":"#.repeat(50_000), "}".repeat(50_000));
+    let mut invalid_utf8 = br#"[{"eventID": "x", "eventName": ""#.to_vec();
+    invalid_utf8.extend_from_slice(&[0xff, 0xfe, 0xc3]);
+    invalid_utf8.extend_from_slice(br#""}]"#);
+    let huge_string = json!([{"eventID": "x", "eventTime": "2026-01-01T00:00:00Z",
+                              "eventSource": "s3.amazonaws.com",
+                              "eventName": "a".repeat(300 * 1024)}])
+    .to_string();
+    let huge_record = json!([{"eventID": "x", "eventTime": "2026-01-01T00:00:00Z",
+                              "eventSource": "s3.amazonaws.com", "eventName": "PutObject",
+                              "requestParameters": {"policy": "a".repeat(300 * 1024)}}])
+    .to_string();
+    let wrong_types = json!([{"eventID": 7, "eventTime": ["now"], "eventSource": {},
+                              "eventName": null}])
+    .to_string();
+    let oversized = vec![b' '; MAX_BODY_BYTES + 1];
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "deep array",
+            deep_array.into_bytes(),
+            400,
+            "recursion limit",
+        ),
+        (
+            "deep object",
+            deep_object.into_bytes(),
+            400,
+            "recursion limit",
+        ),
+        ("invalid UTF-8", invalid_utf8, 400, "not valid JSON"),
+        (
+            "truncated",
+            b"[{\"eventID\": \"x\"".to_vec(),
+            400,
+            "not valid JSON",
+        ),
+        (
+            "huge name",
+            huge_string.into_bytes(),
+            400,
+            "at most 256 are allowed",
+        ),
+        (
+            "huge record",
+            huge_record.into_bytes(),
+            400,
+            "fit in one queue message",
+        ),
+        (
+            "wrong types",
+            wrong_types.into_bytes(),
+            400,
+            "must be a string",
+        ),
+        ("oversized", oversized, 413, "at most"),
+        ("a bare number", b"7".to_vec(), 400, "object or array"),
+        ("empty", Vec::new(), 400, "not valid JSON"),
+    ];
+    for (name, body, status, says) in cases {
+        let queue = MemoryQueue::default();
+        let response = handle_any_past(&queue, post(&body)).await;
+        assert_eq!(response.status, status, "{name}: {}", response.body);
+        assert!(
+            response.body.to_string().contains(says),
+            "{name}: {}",
+            response.body
+        );
+        assert!(queue.messages().is_empty(), "{name}");
+    }
+    // A wrong content type is refused before the body is read.
+    let request = IngestRequest {
+        content_type: Some("text/plain"),
+        ..post(b"[]")
+    };
+    assert_eq!(
+        handle_any_past(&MemoryQueue::default(), request)
+            .await
+            .status,
+        415
+    );
+}
+
+#[tokio::test]
+async fn duplicate_keys_are_read_as_json_parsers_do_the_last_one_wins() {
+    // No error, but no ambiguity either: what is queued is the record as we read it.
+    let body = br#"{"RequestID":"r","EventID":"first","EventID":"last","RoleID":"role12",
+                    "EventType":"type1","EventTimestamp":"2023-06-23T16:23:18Z",
+                    "AffectedAssets":[]}"#;
+    let queue = MemoryQueue::default();
+    let response = handle_any_past(&queue, post(body)).await;
+    assert_eq!(response.body["accepted"], json!(["last"]));
+    let queued: Value = serde_json::from_str(&queue.bodies()[0]).unwrap();
+    assert_eq!(queued["EventID"], "last");
+}
