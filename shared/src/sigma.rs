@@ -61,6 +61,13 @@ impl SigmaRules {
         })
     }
 
+    /// The rules of one rule file's text (for tools and fuzzing; `load_dir` for use).
+    pub fn from_text(text: &str) -> Result<SigmaRules, String> {
+        Ok(SigmaRules {
+            rules: vec![parse_rule(text)?],
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.rules.len()
     }
@@ -103,7 +110,12 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn load_file(file: &Path) -> Result<SigmaRule, String> {
     let text = std::fs::read_to_string(file).map_err(|error| format!("cannot read it: {error}"))?;
-    let rule = sigma_rust::rule_from_yaml(&text)
+    parse_rule(&text)
+}
+
+/// One rule file's text as a rule for CloudTrail, or why it is not one.
+fn parse_rule(text: &str) -> Result<SigmaRule, String> {
+    let rule = sigma_rust::rule_from_yaml(text)
         .map_err(|error| format!("not a Sigma rule the evaluator reads: {error}"))?;
     let product = rule.logsource.product.as_deref();
     let service = rule.logsource.service.as_deref();
