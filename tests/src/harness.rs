@@ -23,8 +23,10 @@ use crate::Error;
 use crate::resources::LocalResources;
 use crate::template::Template;
 
-/// Set by the test script: a missing endpoint then fails the tests instead of skipping them.
-pub const REQUIRE_ENDPOINT: &str = "TRAILWATCH_REQUIRE_ENDPOINT";
+/// Why the tests that need a local endpoint are `#[ignore]`d: plain `cargo test` lists them
+/// as ignored rather than passing them without testing anything; `scripts/test` starts an
+/// endpoint and runs them with `--include-ignored`, where a missing endpoint fails them.
+pub const NEEDS_ENDPOINT: &str = "needs a local AWS endpoint: scripts/test runs it";
 
 pub struct Harness {
     pub config: SdkConfig,
@@ -37,16 +39,13 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// A harness with its own queues and tables, or `None` (after saying so) when no local
-    /// endpoint is configured and none is required. Never talks to real AWS: it needs
-    /// `AWS_ENDPOINT_URL`.
-    pub async fn new(test: &str) -> Option<Harness> {
-        let config = local_endpoint(test).await?;
-        Some(
-            Self::create(config, test)
-                .await
-                .unwrap_or_else(|error| panic!("setting up {test}: {error}")),
-        )
+    /// A harness with its own queues and tables on the local endpoint. Never talks to real
+    /// AWS: without `AWS_ENDPOINT_URL` the test fails.
+    pub async fn new(test: &str) -> Harness {
+        let config = local_endpoint(test).await;
+        Self::create(config, test)
+            .await
+            .unwrap_or_else(|error| panic!("setting up {test}: {error}"))
     }
 
     async fn create(config: SdkConfig, test: &str) -> Result<Harness, Error> {
@@ -83,17 +82,14 @@ impl Harness {
     }
 }
 
-/// The SDK's configuration for the local endpoint, or `None` (after saying so) when no local
-/// endpoint is configured and none is required. Never real AWS: it needs `AWS_ENDPOINT_URL`.
-pub async fn local_endpoint(test: &str) -> Option<SdkConfig> {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        if std::env::var_os(REQUIRE_ENDPOINT).is_some() {
-            panic!("{REQUIRE_ENDPOINT} is set but AWS_ENDPOINT_URL is not");
-        }
-        eprintln!("skipping {test}: AWS_ENDPOINT_URL is not set (scripts/test sets it)");
-        return None;
-    }
-    Some(aws_config::load_from_env().await)
+/// The SDK's configuration for the local endpoint. Never real AWS: without
+/// `AWS_ENDPOINT_URL` the test fails, naming what it needs.
+pub async fn local_endpoint(test: &str) -> SdkConfig {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "{test} {NEEDS_ENDPOINT}, and AWS_ENDPOINT_URL is not set"
+    );
+    aws_config::load_from_env().await
 }
 
 /// Queue and table names unique to this test and run, within SQS's 80 characters.
