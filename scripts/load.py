@@ -36,6 +36,9 @@ PER_REQUEST = 100
 REDELIVERED = min(500, EVENTS // 4)
 POISON = 20
 DRAIN_TIMEOUT = float(os.environ.get("LOAD_DRAIN_TIMEOUT", "1800"))
+# LOAD_CRASH=0 leaves the crash out: LocalStack's local executor has once stranded a batch
+# after the SIGKILL (10 messages in flight for minutes while the new detector process idled).
+CRASH = os.environ.get("LOAD_CRASH", "1") != "0"
 
 
 def record(event_id, role, at):
@@ -156,7 +159,7 @@ def run(state):
             time.sleep(0.2)
 
     crash_now = threading.Event()
-    crasher = threading.Thread(target=crash_the_detector)
+    crasher = threading.Thread(target=crash_the_detector if CRASH else lambda: None)
     crasher.start()
     began = time.time()
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
@@ -207,16 +210,17 @@ def run(state):
           f"{len(evaluated) / max(last_anomaly - began, 0.001):.1f} events/s; "
           + (f"queue drained after {drained:.1f} s" if not left else f"{left} messages still queued after {drained:.1f} s"))
     print(f"  ingest-to-anomaly latency: p50 {percentile(to_anomaly, .5):.1f} s, p99 {percentile(to_anomaly, .99):.1f} s")
-    print(f"  injected: detector crash (SIGKILL to {len(crash['killed'])} process(es) after request "
-          f"{crash['at_request']}), {REDELIVERED} redelivered events, {POISON} poison messages")
+    crashed = (f"detector crash (SIGKILL to {len(crash['killed'])} process(es) after request {crash['at_request']})"
+               if CRASH else "no crash (LOAD_CRASH=0)")
+    print(f"  injected: {crashed}, {REDELIVERED} redelivered events, {POISON} poison messages")
     print(f"  ledger: accepted {len(accepted_ids)} = evaluated {len(evaluated)} + dead-lettered {len(dead_lettered)}; "
           f"unaccounted {len(unaccounted)}")
     print(f"  anomalies stored {len(stored)} for {len(accepted_ids)} events (each once: "
           f"{'yes' if len(stored) == len(evaluated) else 'NO'}); poison dead-lettered {poison_dead}/{POISON}; "
           f"duplicate accepted ids {len(accepted) - len(accepted_ids)}")
     ok = (not left and not unaccounted and not refused and len(stored) == len(evaluated) and poison_dead == POISON
-          and len(accepted) == EVENTS and crash["killed"])
-    if not crash["killed"]:
+          and len(accepted) == EVENTS and (crash["killed"] or not CRASH))
+    if CRASH and not crash["killed"]:
         print("  no detector process was found to kill: the crash was not injected")
     return ok
 
