@@ -22,13 +22,12 @@ import datetime
 import json
 import os
 import signal
-import statistics
 import sys
 import threading
 import time
 import uuid
 
-from stack_test import cfn, deploy, dynamodb, post_to_function_url, s3, sqs
+from stack_test import deploy, dynamodb, post_to_function_url, remove, sqs
 
 EVENTS = int(os.environ.get("LOAD_EVENTS", "50000"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "8"))
@@ -233,17 +232,8 @@ def main():
         deploy(state)
         ok = run(state)
     finally:
-        if state.get("deployed"):
-            cfn.delete_stack(StackName=state["stack"])
-            cfn.get_waiter("stack_delete_complete").wait(
-                StackName=state["stack"], WaiterConfig={"Delay": 2, "MaxAttempts": 120})
-        for bucket in (state["bucket"], state["trail_bucket"]):
-            try:
-                for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-                    s3.delete_object(Bucket=bucket, Key=item["Key"])
-                s3.delete_bucket(Bucket=bucket)
-            except Exception:  # noqa: BLE001 - the bucket may not exist
-                pass
+        # A loaded stack takes longer to delete.
+        remove(state, attempts=120)
     print("load: ledger balanced" if ok else "load: FAILED")
     return 0 if ok else 1
 

@@ -162,6 +162,22 @@ def deploy(state):
     state["out"] = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
 
 
+def remove(state, attempts=60):
+    """Deletes what deploy() made: the stack (if it was created) and both buckets."""
+    if state.get("deployed"):
+        cfn.delete_stack(StackName=state["stack"])
+        cfn.get_waiter("stack_delete_complete").wait(
+            StackName=state["stack"], WaiterConfig={"Delay": 2, "MaxAttempts": attempts}
+        )
+    for bucket in (state["bucket"], state["trail_bucket"]):
+        try:
+            for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=item["Key"])
+            s3.delete_bucket(Bucket=bucket)
+        except Exception:  # noqa: BLE001 - the bucket may not exist
+            pass
+
+
 def post_to_function_url(state, body):
     url_id = state["out"]["IngestFunctionUrl"].split("//")[1].split(".")[0]
     request = urllib.request.Request(
@@ -339,18 +355,7 @@ def main():
             cfn2.get_waiter("stack_delete_complete").wait(
                 StackName=state["forwarder"], WaiterConfig={"Delay": 2, "MaxAttempts": 60}
             )
-        if state.get("deployed"):
-            cfn.delete_stack(StackName=state["stack"])
-            cfn.get_waiter("stack_delete_complete").wait(
-                StackName=state["stack"], WaiterConfig={"Delay": 2, "MaxAttempts": 60}
-            )
-        for bucket in (state["bucket"], state["trail_bucket"]):
-            try:
-                for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-                    s3.delete_object(Bucket=bucket, Key=item["Key"])
-                s3.delete_bucket(Bucket=bucket)
-            except Exception:  # noqa: BLE001 - the bucket may not exist
-                pass
+        remove(state)
     failed = results.count(False)
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed or not results else 0
