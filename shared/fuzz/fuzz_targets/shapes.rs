@@ -10,8 +10,7 @@ pub fn parse_as(data: &[u8], marker: (&str, Value)) {
         return;
     };
     object.entry(marker.0).or_insert(marker.1);
-    let value = Value::Object(object);
-    if let Ok(event) = trailwatch_shared::input::parse_event(0, value.clone()) {
+    if let Ok(event) = trailwatch_shared::input::parse_event(0, Value::Object(object)) {
         // A valid event names a principal within the bounds every store can take.
         assert!(event.principal.len() <= trailwatch_shared::input::MAX_PRINCIPAL_BYTES);
         let _ = event.action();

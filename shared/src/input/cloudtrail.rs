@@ -93,7 +93,8 @@ fn principal(identity: Option<&Map<String, Value>>) -> String {
                 .and_then(|context| optional_object(context, "sessionIssuer"))
                 .and_then(|issuer| optional_string(issuer, "arn"))
                 .or_else(|| arn.as_deref().and_then(role_arn_of_session));
-            match (role, session_user(identity, arn.as_deref(), on_behalf_of)) {
+            let user = on_behalf_of.or_else(|| session_user(identity, arn.as_deref()));
+            match (role, user) {
                 (Some(role), Some(user)) => Some(format!("{role} as {user}")),
                 (role, _) => role.or(arn),
             }
@@ -117,20 +118,13 @@ fn principal(identity: Option<&Map<String, Value>>) -> String {
     .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// The person behind a role session, where the session is a person's: the Identity Center
-/// user it acts for, the source identity an identity provider set (it survives role
-/// chaining), the user of an Identity Center permission set (`AWSReservedSSO_*`, whose
-/// session is named for the user), or a federated session named by e-mail address (the SAML
-/// and OIDC convention). Service, instance and pipeline sessions have none: their session
-/// names change every time and would make a new principal of each.
-fn session_user(
-    identity: &Map<String, Value>,
-    arn: Option<&str>,
-    on_behalf_of: Option<String>,
-) -> Option<String> {
-    if on_behalf_of.is_some() {
-        return on_behalf_of;
-    }
+/// The person behind a role session not acting for an Identity Center user (`onBehalfOf`
+/// comes first): the source identity an identity provider set (it survives role chaining),
+/// the user of an Identity Center permission set (`AWSReservedSSO_*`, whose session is named
+/// for the user), or a federated session named by e-mail address (the SAML and OIDC
+/// convention). Service, instance and pipeline sessions have none: their session names change
+/// every time and would make a new principal of each.
+fn session_user(identity: &Map<String, Value>, arn: Option<&str>) -> Option<String> {
     let context = optional_object(identity, "sessionContext");
     if let Some(source) = context.and_then(|context| optional_string(context, "sourceIdentity")) {
         return Some(source);
