@@ -15,8 +15,11 @@
 //! `state_ttl` after they were last seen. A warm detector caches what it read or wrote and
 //! calls DynamoDB only for values it has not met: one `BatchGetItem` for all of an event's
 //! values, then an `UpdateItem` only for those absent (the race for the news) or not
-//! refreshed for a day (their expiry). Counts are added up in memory and written once per
-//! batch by [`ProfileStore::flush`].
+//! refreshed for a day (their expiry). Calls per hour are one atomic `ADD` a call, whose
+//! answer is the hour's count across every detector (so a spike is decided by the same call
+//! in Lambda as in `scan`); the earlier hours are read again when a principal's hour turns.
+//! The event count is added up in memory and written once per batch by
+//! [`ProfileStore::flush`].
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,8 +30,8 @@ use tokio::sync::Mutex;
 
 use super::store_error;
 use crate::baseline::{
-    BaselineConfig, Features, Kind, Observation, Report, count_call, denied_report_window, hour_of,
-    is_volume_spike,
+    BaselineConfig, Features, Kind, Observation, Report, denied_report_window, hour_of,
+    is_volume_spike, typical_hour,
 };
 use crate::ports::{ProfileStore, StoreError};
 
@@ -68,9 +71,10 @@ struct Principal {
     first_event: String,
     events: u64,
     pending_events: u64,
-    /// Calls per hour, as read plus what this detector added.
+    /// Calls per hour, as read, and the current hour's count as its last `ADD` answered.
     hours: BTreeMap<i64, u64>,
-    pending_hours: BTreeMap<i64, u64>,
+    /// The hour whose earlier hours `hours` was read for.
+    hours_read_for: i64,
     /// Values known to the profile → the event that first showed them.
     seen: HashMap<(Kind, String), String>,
 }
@@ -158,12 +162,31 @@ impl DynamoDbProfileStore {
         let (first_seen, first_event, events) =
             old.unwrap_or_else(|| (at, features.event_id.clone(), 0));
         let hour = hour_of(at);
+        let hours = self.read_hours(&pk, hour, config).await?;
+        Ok(Principal {
+            first_seen,
+            first_event,
+            events,
+            pending_events: 0,
+            hours,
+            hours_read_for: hour,
+            seen: HashMap::new(),
+        })
+    }
+
+    /// The principal's calls per hour over the history window ending with `hour`.
+    async fn read_hours(
+        &self,
+        pk: &str,
+        hour: i64,
+        config: &BaselineConfig,
+    ) -> Result<BTreeMap<i64, u64>, StoreError> {
         let output = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
             .expression_attribute_values(
                 ":from",
                 AttributeValue::S(hour_key(hour - config.volume_history_hours)),
@@ -173,7 +196,7 @@ impl DynamoDbProfileStore {
             .send()
             .await
             .map_err(|error| store_error(&error))?;
-        let hours = output
+        Ok(output
             .items
             .unwrap_or_default()
             .iter()
@@ -181,16 +204,7 @@ impl DynamoDbProfileStore {
                 let hour = text(item, "sk")?.strip_prefix("HOUR#")?.parse().ok()?;
                 Some((hour, number(item, "calls")?))
             })
-            .collect();
-        Ok(Principal {
-            first_seen,
-            first_event,
-            events,
-            pending_events: 0,
-            hours,
-            pending_hours: BTreeMap::new(),
-            seen: HashMap::new(),
-        })
+            .collect())
     }
 
     async fn account_first_seen(
@@ -316,10 +330,34 @@ impl ProfileStore for DynamoDbProfileStore {
             }
         }
 
-        let (hour_count, typical_hour) = count_call(&mut principal.hours, at, config);
-        observation.hour_count = hour_count;
-        observation.typical_hour = typical_hour;
-        *principal.pending_hours.entry(hour_of(at)).or_insert(0) += 1;
+        let hour = hour_of(at);
+        if hour > principal.hours_read_for {
+            // Other detectors may have counted calls since the last read: once the hour
+            // turns, read the hours from then on by key (a query would read them all).
+            let since = principal
+                .hours_read_for
+                .max(hour - config.volume_history_hours);
+            let keys = (since..hour).map(|earlier| (pk.clone(), hour_key(earlier)));
+            let counted = get_items(&self.client, &self.table, keys.collect()).await?;
+            for earlier in since..hour {
+                match counted
+                    .get(&(pk.clone(), hour_key(earlier)))
+                    .and_then(|item| number(item, "calls"))
+                {
+                    Some(calls) => principal.hours.insert(earlier, calls),
+                    None => principal.hours.remove(&earlier),
+                };
+            }
+            principal.hours_read_for = hour;
+        }
+        observation.typical_hour = typical_hour(&principal.hours, hour, config);
+        let expires = Self::expires_at(at, config);
+        observation.hour_count = self.add(&pk, &hour_key(hour), "calls", 1, &expires).await?;
+        principal.hours.insert(hour, observation.hour_count);
+        principal
+            .hours
+            .retain(|kept, _| *kept > hour - config.volume_history_hours);
+        let (hour_count, typical_hour) = (observation.hour_count, observation.typical_hour);
         let cache = &mut *cache;
         cache.seen_bytes += added_bytes;
         if cache.seen_bytes > self.max_cache_bytes {
@@ -377,10 +415,6 @@ impl ProfileStore for DynamoDbProfileStore {
                 self.add(&pk, "PROFILE", "events", principal.pending_events, &expires)
                     .await?;
                 principal.pending_events = 0;
-            }
-            for (hour, calls) in std::mem::take(&mut principal.pending_hours) {
-                self.add(&pk, &hour_key(hour), "calls", calls, &expires)
-                    .await?;
             }
         }
         if cache.principals.len() > CACHED_PRINCIPALS {

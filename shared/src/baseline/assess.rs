@@ -27,6 +27,20 @@ const NEW_API: Signal = Signal {
     tactic: "Initial Access",
     technique: "T1078.004",
 };
+const NEW_API_DENIED: Signal = Signal {
+    id: "TW-BASE-API-DENIED",
+    title: "Denied call of an API never used",
+    severity: Severity::Medium,
+    tactic: "Discovery",
+    technique: "T1526",
+};
+const NEW_NETWORK_AND_CLIENT: Signal = Signal {
+    id: "TW-BASE-NETWORK-CLIENT",
+    title: "First call from a network with a client never used",
+    severity: Severity::Medium,
+    tactic: "Initial Access",
+    technique: "T1078.004",
+};
 const NEW_NETWORK: Signal = Signal {
     id: "TW-BASE-NETWORK",
     title: "First call from a network",
@@ -128,29 +142,53 @@ pub fn assess(
 
     if !learning {
         if let Some(api) = new(Kind::Api).first() {
-            detections.push(NEW_API.detect(format!(
-                "first call of {api} by {principal} in {history} of history"
-            )));
+            // Trying a call it never made and being refused is how enumeration looks when
+            // it is spread too thin for a burst. Not from the console: its pages call on a
+            // person's behalf, and a refusal there is a missing permission, not a probe.
+            if features.denied && !from_console(features) {
+                detections.push(NEW_API_DENIED.detect(format!(
+                    "{principal} was denied {api}, a call it never made in {history} of history"
+                )));
+            } else {
+                detections.push(NEW_API.detect(format!(
+                    "first call of {api} by {principal} in {history} of history"
+                )));
+            }
         }
-        if let Some(network) = new(Kind::Network).first() {
-            if features.instance_credentials {
+        let network = new(Kind::Network).first().copied();
+        let family = new(Kind::UserAgent).first().copied();
+        match (network, family) {
+            (Some(network), _) if features.instance_credentials => {
                 detections.push(INSTANCE_CREDENTIALS.detect(format!(
                     "instance credentials of {principal} used from {network}, a network its instances never used in {history}"
                 )));
-            } else {
+                if let Some(family) = family {
+                    detections.push(NEW_USER_AGENT.detect(format!(
+                        "first use of {family} by {principal} in {history} of history"
+                    )));
+                }
+            }
+            // Both new at once is someone else's machine more often than a new laptop.
+            (Some(network), Some(family)) => {
+                detections.push(NEW_NETWORK_AND_CLIENT.detect(format!(
+                    "first call by {principal} from {network}, with {family}, a client it never used, in {history} of history"
+                )));
+            }
+            (Some(network), None) => {
                 detections.push(NEW_NETWORK.detect(format!(
                     "first call by {principal} from {network} in {history} of history"
                 )));
             }
+            (None, Some(family)) => {
+                detections.push(NEW_USER_AGENT.detect(format!(
+                    "first use of {family} by {principal} in {history} of history"
+                )));
+            }
+            (None, None) => {}
         }
         if let Some(region) = new(Kind::Region).first() {
             detections.push(NEW_REGION.detect(format!(
                 "first activity of {principal} in {region} in {history} of history"
-            )));
-        }
-        if let Some(family) = new(Kind::UserAgent).first() {
-            detections.push(NEW_USER_AGENT.detect(format!(
-                "first use of {family} by {principal} in {history} of history"
             )));
         }
         let assets = new(Kind::Asset);
@@ -185,6 +223,14 @@ pub fn assess(
         )));
     }
     detections
+}
+
+/// A call the AWS console made as a page loaded.
+fn from_console(features: &Features) -> bool {
+    matches!(
+        features.value(Kind::UserAgent),
+        Some("browser" | "aws internal")
+    )
 }
 
 /// "14 days", "5 hours", "3 minutes".

@@ -72,7 +72,7 @@ impl Features {
         if let Some(network) = event.source_ip.as_deref().and_then(network_of) {
             values.push((Kind::Network, network));
         }
-        if let Some(region) = &event.region {
+        if let Some(region) = event.region.as_ref().filter(|_| !is_global_service(event)) {
             values.push((Kind::Region, region.clone()));
         }
         if let Some(family) = event.user_agent.as_deref().map(user_agent_family) {
@@ -108,6 +108,24 @@ impl Features {
 
 /// The network an address belongs to: its IPv4 /24 or IPv6 /48. Service names CloudTrail
 /// puts in `sourceIPAddress` (`ec2.amazonaws.com`, `AWS Internal`) are not networks.
+/// Services whose calls CloudTrail records in one region (us-east-1) whatever region the
+/// caller works in: their region says nothing about the caller, so it is not learned or
+/// judged (else a user of eu-west-1 listing IAM roles is "first activity in us-east-1").
+const GLOBAL_SERVICES: [&str; 6] = [
+    "iam",
+    "organizations",
+    "route53",
+    "cloudfront",
+    "globalaccelerator",
+    "signin",
+];
+
+fn is_global_service(event: &Event) -> bool {
+    GLOBAL_SERVICES
+        .iter()
+        .any(|service| event.is_service_prefix(service))
+}
+
 pub fn network_of(source: &str) -> Option<String> {
     match source.parse::<IpAddr>().ok()? {
         IpAddr::V4(address) => {
@@ -239,6 +257,29 @@ mod tests {
         }
         for code in ["NoSuchBucket", "ThrottlingException", "ValidationException"] {
             assert!(!is_access_denied(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn the_region_of_a_global_service_call_is_not_a_feature() {
+        let features = |source: &str, name: &str| {
+            let record = serde_json::json!({"eventID": "e", "eventTime": "2026-11-02T09:00:00Z",
+                "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+                "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"}});
+            Features::of(&crate::input::parse_event(0, record).unwrap())
+        };
+        assert_eq!(
+            features("ec2.amazonaws.com", "DescribeInstances").value(Kind::Region),
+            Some("us-east-1")
+        );
+        for (source, name) in [
+            ("iam.amazonaws.com", "ListRoles"),
+            ("organizations.amazonaws.com", "DescribeOrganization"),
+            ("signin.amazonaws.com", "ConsoleLogin"),
+        ] {
+            let features = features(source, name);
+            assert_eq!(features.value(Kind::Region), None, "{name}");
+            assert!(features.value(Kind::Api).is_some(), "{name}");
         }
     }
 }

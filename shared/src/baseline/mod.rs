@@ -272,15 +272,24 @@ pub fn count_call(
     config: &BaselineConfig,
 ) -> (u64, Option<f64>) {
     let hour = hour_of(at);
+    let typical = typical_hour(hours, hour, config);
+    let calls = hours.entry(hour).or_insert(0);
+    *calls += 1;
+    (*calls, typical)
+}
+
+/// The mean count of the active hours before `hour` within the history window (`None`
+/// without any).
+pub fn typical_hour(
+    hours: &std::collections::BTreeMap<i64, u64>,
+    hour: i64,
+    config: &BaselineConfig,
+) -> Option<f64> {
     let earlier: Vec<u64> = hours
         .range(hour - config.volume_history_hours..hour)
         .map(|(_, calls)| *calls)
         .collect();
-    let typical =
-        (!earlier.is_empty()).then(|| earlier.iter().sum::<u64>() as f64 / earlier.len() as f64);
-    let calls = hours.entry(hour).or_insert(0);
-    *calls += 1;
-    (*calls, typical)
+    (!earlier.is_empty()).then(|| earlier.iter().sum::<u64>() as f64 / earlier.len() as f64)
 }
 
 /// The hour an instant falls in, as hours since the epoch.

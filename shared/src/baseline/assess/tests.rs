@@ -60,9 +60,8 @@ fn first_seen_values_are_reported_with_their_history() {
         ids(&detections),
         vec![
             "TW-BASE-API",
-            "TW-BASE-NETWORK",
+            "TW-BASE-NETWORK-CLIENT",
             "TW-BASE-REGION",
-            "TW-BASE-USERAGENT",
             "TW-BASE-ASSET"
         ]
     );
@@ -70,7 +69,97 @@ fn first_seen_values_are_reported_with_their_history() {
         detections[0].reason,
         "first call of iam:CreateAccessKey by arn:aws:iam::111122223333:role/deploy in 14 days of history"
     );
+    assert_eq!(
+        detections[1].reason,
+        "first call by arn:aws:iam::111122223333:role/deploy from 198.51.100.0/24, with pacu, a client it never used, in 14 days of history"
+    );
+    assert_eq!(detections[1].severity, Severity::Medium);
     assert_eq!(detections[2].severity, Severity::Medium);
+}
+
+#[test]
+fn a_new_network_or_a_new_client_alone_is_low_and_both_at_once_medium() {
+    let assessed = |new_values: Vec<(Kind, &str)>, instance: bool| {
+        let observation = Observation {
+            new_values: new_values
+                .into_iter()
+                .map(|(kind, value)| (kind, value.to_string()))
+                .collect(),
+            ..known()
+        };
+        assess(
+            &features(false, instance),
+            &observation,
+            at(15, 0),
+            &BaselineConfig::default(),
+        )
+        .into_iter()
+        .map(|detection| (detection.id, detection.severity))
+        .collect::<Vec<_>>()
+    };
+    let network = (Kind::Network, "198.51.100.0/24");
+    let client = (Kind::UserAgent, "boto3");
+    assert_eq!(
+        assessed(vec![network], false),
+        vec![("TW-BASE-NETWORK".to_string(), Severity::Low)]
+    );
+    assert_eq!(
+        assessed(vec![client], false),
+        vec![("TW-BASE-USERAGENT".to_string(), Severity::Low)]
+    );
+    assert_eq!(
+        assessed(vec![network, client], false),
+        vec![("TW-BASE-NETWORK-CLIENT".to_string(), Severity::Medium)]
+    );
+    // Instance credentials elsewhere are high by themselves; the client is said too.
+    assert_eq!(
+        assessed(vec![network, client], true),
+        vec![
+            ("TW-BASE-INSTANCECREDS".to_string(), Severity::High),
+            ("TW-BASE-USERAGENT".to_string(), Severity::Low)
+        ]
+    );
+}
+
+#[test]
+fn a_denied_first_call_is_medium_unless_the_console_made_it() {
+    let observation = Observation {
+        new_values: vec![(Kind::Api, "iam:ListUsers".into())],
+        ..known()
+    };
+    let with_agent = |agent: &str| Features {
+        values: vec![(Kind::UserAgent, agent.to_string())],
+        ..features(true, false)
+    };
+    let detections = assess(
+        &with_agent("boto3"),
+        &observation,
+        at(15, 0),
+        &BaselineConfig::default(),
+    );
+    assert_eq!(ids(&detections), vec!["TW-BASE-API-DENIED"]);
+    assert_eq!(detections[0].severity, Severity::Medium);
+    assert_eq!(
+        detections[0].reason,
+        "arn:aws:iam::111122223333:role/deploy was denied iam:ListUsers, a call it never made in 14 days of history"
+    );
+    for console in ["browser", "aws internal"] {
+        let detections = assess(
+            &with_agent(console),
+            &observation,
+            at(15, 0),
+            &BaselineConfig::default(),
+        );
+        assert_eq!(ids(&detections), vec!["TW-BASE-API"], "{console}");
+    }
+    // A call it made before, denied now, is no first use.
+    let known_call = assess(
+        &with_agent("boto3"),
+        &known(),
+        at(15, 0),
+        &BaselineConfig::default(),
+    );
+    assert!(known_call.is_empty());
 }
 
 #[test]
