@@ -139,6 +139,15 @@ pub fn trusts_foreign_principal(event: &Event) -> bool {
     })
 }
 
+/// A request header's values: CloudTrail writes S3's headers as a string or, for some
+/// clients, a list of strings.
+fn header_values(value: &Value) -> impl Iterator<Item = &str> {
+    let list = value
+        .as_array()
+        .map(|values| values.iter().filter_map(Value::as_str));
+    value.as_str().into_iter().chain(list.into_iter().flatten())
+}
+
 /// An S3 bucket policy with an Allow for everyone.
 pub fn bucket_policy_is_public(event: &Event) -> bool {
     document(request(event).and_then(|request| request.get("bucketPolicy"))).is_some_and(|policy| {
@@ -160,16 +169,14 @@ pub fn bucket_acl_is_public(event: &Event) -> bool {
     let Some(request) = request(event) else {
         return false;
     };
-    let canned = request
-        .get("x-amz-acl")
-        .and_then(Value::as_str)
-        .is_some_and(|acl| acl.starts_with("public-") || acl == "authenticated-read");
+    let canned = request.get("x-amz-acl").is_some_and(|acl| {
+        header_values(acl).any(|acl| acl.starts_with("public-") || acl == "authenticated-read")
+    });
     let grant_headers = request.as_object().is_some_and(|fields| {
         fields.iter().any(|(name, value)| {
             name.starts_with("x-amz-grant-")
-                && value.as_str().is_some_and(|grantees| {
-                    PUBLIC_GROUPS.iter().any(|group| grantees.contains(group))
-                })
+                && header_values(value)
+                    .any(|grantees| PUBLIC_GROUPS.iter().any(|group| grantees.contains(group)))
         })
     });
     let document = request

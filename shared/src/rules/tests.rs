@@ -1,5 +1,15 @@
 //! Every rule's positive and negative cases, on real CloudTrail records from the reference
-//! data (`../shared/data/traildiscover`), changed only where a case needs it.
+//! data (`../shared/data/traildiscover`), changed only where a case needs it: the request
+//! parameters (shaped as the AWS API reference's examples of the call; named where the
+//! shape is unusual), the identity, or the outcome. Most reference records are refused
+//! calls without parameters, so they are unmodified positives of `-ATTEMPT` detections and
+//! edited into successes for the rules themselves; `call()` renames an ordinary real record
+//! for calls the reference data lacks.
+//!
+//! The tests at the end hold the cases to account: every rule has a negative case on its own
+//! API (the engine never evaluates a rule against other APIs), every alternative of an `Any`
+//! fires alone and every part of an `All` fails alone on some case, and a rule that fires on
+//! any reference record has an unmodified one among its positive cases.
 
 use std::collections::{HashMap, HashSet};
 
@@ -101,8 +111,323 @@ fn console_login(identity_type: &str, outcome: &str, mfa: &str) -> Value {
     }
 }
 
+/// The same call, refused: a rule that says something happened does not fire on it (its
+/// `-ATTEMPT` does). For rules whose condition is the call itself, this is the negative case
+/// on their own API.
+fn refused(record: Value) -> Value {
+    with(
+        record,
+        &[
+            ("/errorCode", json!("AccessDenied")),
+            (
+                "/errorMessage",
+                json!("User is not authorized to perform this action"),
+            ),
+            ("/responseElements", Value::Null),
+        ],
+    )
+}
+
 /// (rule id, record, whether the rule fires on it)
 fn cases() -> Vec<(&'static str, Value, bool)> {
+    let mut cases = catalog_cases();
+    cases.extend(same_api_cases());
+    cases
+}
+
+/// Negative cases on each rule's own API (near-misses that exercise its condition), the
+/// branches of conditions not covered above, and unmodified real records. Records written
+/// or edited by hand say which AWS documentation example they follow.
+fn same_api_cases() -> Vec<(&'static str, Value, bool)> {
+    // Rules that fire on the call itself: the refused call is their near-miss.
+    let mut cases: Vec<(&'static str, Value, bool)> = [
+        ("TW-CLOUDTRAIL-001", real("CloudTrail/StopLogging")),
+        ("TW-CLOUDTRAIL-002", real("CloudTrail/DeleteTrail")),
+        ("TW-GUARDDUTY-001", real("GuardDuty/DeleteDetector")),
+        (
+            "TW-GUARDDUTY-003",
+            real("GuardDuty/DisassociateFromMasterAccount"),
+        ),
+        (
+            "TW-SECURITYHUB-001",
+            call("securityhub.amazonaws.com", "DisableSecurityHub"),
+        ),
+        ("TW-CONFIG-001", real("Config/StopConfigurationRecorder")),
+        ("TW-CONFIG-002", real("Config/DeleteDeliveryChannel")),
+        ("TW-VPC-001", real("EC2/DeleteFlowLogs")),
+        (
+            "TW-ROUTE53-001",
+            call(
+                "route53resolver.amazonaws.com",
+                "DeleteResolverQueryLogConfig",
+            ),
+        ),
+        ("TW-LOGS-001", real("CloudWatch/DeleteLogGroup")),
+        (
+            "TW-BEDROCK-001",
+            call(
+                "bedrock.amazonaws.com",
+                "DeleteModelInvocationLoggingConfiguration",
+            ),
+        ),
+        ("TW-ORG-001", real("Organizations/LeaveOrganization")),
+        ("TW-WAF-001", real("WAFV2/DeleteWebACL")),
+        ("TW-EVENTS-001", real("EventBridge/DisableRule")),
+        ("TW-MFA-001", real("IAM/DeactivateMFADevice")),
+        ("TW-IAM-001", real("IAM/CreateUser")),
+        ("TW-IAM-008", real("IAM/DeleteRolePermissionsBoundary")),
+        (
+            "TW-IAM-009",
+            call("iam.amazonaws.com", "CreateOpenIDConnectProvider"),
+        ),
+        ("TW-IAM-010", real("IAM/GetAccountAuthorizationDetails")),
+        (
+            "TW-IAM-011",
+            real("EC2/ReplaceIamInstanceProfileAssociation"),
+        ),
+        (
+            "TW-STS-001",
+            real("SecurityTokenService/GetFederationToken"),
+        ),
+        (
+            "TW-ROLESANYWHERE-001",
+            call("rolesanywhere.amazonaws.com", "CreateTrustAnchor"),
+        ),
+        ("TW-EC2-001", real("EC2/GetPasswordData")),
+        ("TW-EXPORT-001", real("RDS/StartExportTask")),
+        ("TW-SSM-002", real("SSM/SendCommand")),
+        ("TW-SSM-003", real("SSM/StartSession")),
+        (
+            "TW-EC2-003",
+            call("ec2-instance-connect.amazonaws.com", "SendSSHPublicKey"),
+        ),
+        ("TW-EC2-004", real("EC2/EnableSerialConsoleAccess")),
+        (
+            "TW-KMS-001",
+            call("kms.amazonaws.com", "ScheduleKeyDeletion"),
+        ),
+        (
+            "TW-ACCOUNT-001",
+            call("account.amazonaws.com", "EnableRegion"),
+        ),
+    ]
+    .into_iter()
+    .map(|(rule, record)| (rule, refused(record), false))
+    .collect();
+
+    let application = json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:i-0a1b2c3d4e5f60718",
+        "arn": "arn:aws:sts::111111111111:assumed-role/web-server/i-0a1b2c3d4e5f60718", "accountId": "111111111111",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111111111111:role/web-server"}}});
+    let identity_center = json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:carol@example.com",
+        "arn": "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_6c63ce732f255555/carol@example.com",
+        "accountId": "111111111111"});
+    // Trust policies as the IAM documentation's CreateRole example writes them.
+    let role = |principal: Value| {
+        json!({"roleName": "ops", "path": "/", "assumeRolePolicyDocument": json!({"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]}).to_string()})
+    };
+    // Bucket policies as the S3 documentation's examples write them.
+    let bucket_policy = |statement: Value| {
+        json!({"bucketName": "reports", "Host": "s3.us-east-1.amazonaws.com", "policy": "",
+               "bucketPolicy": {"Version": "2012-10-17", "Statement": [statement]}})
+    };
+    cases.extend([
+        // Applications read secrets all day; people (users, root, Identity Center) are reported.
+        (
+            "TW-SECRETS-001",
+            with(
+                succeeded(real("SecretsManager/GetSecretValue")),
+                &[("/userIdentity", application)],
+            ),
+            false,
+        ),
+        (
+            "TW-SECRETS-001",
+            with(
+                succeeded(real("SecretsManager/GetSecretValue")),
+                &[("/userIdentity", identity_center)],
+            ),
+            true,
+        ),
+        (
+            "TW-SECRETS-001",
+            as_root(succeeded(real("SecretsManager/GetSecretValue"))),
+            true,
+        ),
+        // SES: sending turned off is no abuse.
+        (
+            "TW-SES-001",
+            params(
+                real("SES/UpdateAccountSendingEnabled"),
+                json!({"enabled": false}),
+            ),
+            false,
+        ),
+        (
+            "TW-SES-001",
+            params(
+                real("SES/UpdateAccountSendingEnabled"),
+                json!({"enabled": true}),
+            ),
+            true,
+        ),
+        // A role created for a service or this account; one created for another account.
+        (
+            "TW-IAM-007",
+            params(
+                real("IAM/CreateRole"),
+                role(json!({"Service": "lambda.amazonaws.com"})),
+            ),
+            false,
+        ),
+        (
+            "TW-IAM-007",
+            params(
+                real("IAM/CreateRole"),
+                role(json!({"AWS": "arn:aws:iam::111111111111:root"})),
+            ),
+            false,
+        ),
+        (
+            "TW-IAM-007",
+            params(
+                real("IAM/CreateRole"),
+                role(json!({"AWS": "arn:aws:iam::999999999999:root"})),
+            ),
+            true,
+        ),
+        ("TW-IAM-007-ATTEMPT", real("IAM/CreateRole"), false),
+        // Everyone, but only through a condition (a VPC endpoint; a CloudFront distribution),
+        // or a Deny for everyone: not public.
+        (
+            "TW-S3-001",
+            params(
+                real("S3/PutBucketPolicy"),
+                bucket_policy(json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::reports/*", "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}})),
+            ),
+            false,
+        ),
+        (
+            "TW-S3-001",
+            params(
+                real("S3/PutBucketPolicy"),
+                bucket_policy(json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                    "Resource": "arn:aws:s3:::reports/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})),
+            ),
+            false,
+        ),
+        (
+            "TW-S3-001",
+            params(
+                real("S3/PutBucketPolicy"),
+                bucket_policy(json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::reports/*"})),
+            ),
+            true,
+        ),
+        // Lambda: a service of this account invoking is no foreign principal.
+        (
+            "TW-LAMBDA-001",
+            params(
+                real("Lambda/AddPermission20150331v2"),
+                json!({"functionName": "thumbnailer", "statementId": "s3", "action": "lambda:InvokeFunction",
+                    "principal": "s3.amazonaws.com", "sourceAccount": "111111111111"}),
+            ),
+            false,
+        ),
+        (
+            "TW-LAMBDA-001",
+            params(
+                real("Lambda/AddPermission20150331v2"),
+                json!({"functionName": "thumbnailer", "statementId": "own", "action": "lambda:InvokeFunction",
+                    "principal": "111111111111"}),
+            ),
+            false,
+        ),
+        // Configuration changed without layers: no code replaced.
+        (
+            "TW-LAMBDA-002",
+            params(
+                real("Lambda/UpdateFunctionConfiguration20150331v2"),
+                json!({"functionName": "processor", "memorySize": 512, "timeout": 30}),
+            ),
+            false,
+        ),
+        (
+            "TW-LAMBDA-002",
+            params(
+                real("Lambda/UpdateFunctionConfiguration20150331v2"),
+                json!({"functionName": "processor", "layers": ["arn:aws:lambda:us-east-1:999999999999:layer:x:1"]}),
+            ),
+            true,
+        ),
+        // Canned ACLs and grants as a list of header values.
+        (
+            "TW-S3-002",
+            params(
+                real("S3/PutBucketAcl"),
+                json!({"bucketName": "reports", "acl": "", "x-amz-acl": ["public-read-write"]}),
+            ),
+            true,
+        ),
+        (
+            "TW-S3-002",
+            params(
+                real("S3/PutBucketAcl"),
+                json!({"bucketName": "reports", "acl": "", "x-amz-grant-read": ["uri=http://acs.amazonaws.com/groups/global/AuthenticatedUsers"]}),
+            ),
+            true,
+        ),
+        (
+            "TW-S3-002",
+            params(
+                real("S3/PutBucketAcl"),
+                json!({"bucketName": "logs", "acl": "", "x-amz-acl": ["log-delivery-write"]}),
+            ),
+            false,
+        ),
+        // Root's own trail tampering: by someone else, or refused, it is the high rule only.
+        (
+            "TW-CLOUDTRAIL-005",
+            succeeded(real("CloudTrail/StopLogging")),
+            false,
+        ),
+        (
+            "TW-CLOUDTRAIL-005",
+            as_root(refused(real("CloudTrail/StopLogging"))),
+            false,
+        ),
+        // Root signing in is TW-ROOT-002's; TW-ROOT-001 is root at work after it.
+        (
+            "TW-ROOT-001",
+            as_root(console_login("Root", "Success", "Yes")),
+            false,
+        ),
+        // User data named as the attribute changed (the EC2 API reference's
+        // ModifyInstanceAttribute form `--attribute userData --value …`).
+        (
+            "TW-EC2-006",
+            params(
+                real("EC2/ModifyInstanceAttribute"),
+                json!({"instanceId": "i-1", "attribute": "userData", "value": "<sensitiveDataRemoved>"}),
+            ),
+            true,
+        ),
+        // Unmodified real records: a SAML provider changed by an Identity Center admin, and a
+        // public function URL attempted on a function that did not exist.
+        ("TW-IAM-009", real("IAM/UpdateSAMLProvider"), true),
+        (
+            "TW-LAMBDA-003-ATTEMPT",
+            real("Lambda/CreateFunctionUrlConfig"),
+            true,
+        ),
+    ]);
+    cases
+}
+
+/// The catalog's cases, rule by rule.
+fn catalog_cases() -> Vec<(&'static str, Value, bool)> {
     let trust = |principal: &str| {
         json!({"roleName": "ops", "policyDocument": json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}]}).to_string()})
@@ -1218,4 +1543,209 @@ fn a_failed_call_is_an_attempt_one_level_lower_and_root_at_work_fires_whatever_t
             .iter()
             .any(|d| d.id == "TW-ROOT-001" && d.severity == crate::Severity::High)
     );
+}
+
+/// Every reference record, as compact JSON, to tell an unmodified real record from an edited one.
+fn reference_records() -> HashMap<String, String> {
+    let mut records = HashMap::new();
+    let root = crate::input::tests::traildiscover_dir();
+    let mut directories = vec![root.clone()];
+    while let Some(directory) = directories.pop() {
+        for entry in std::fs::read_dir(&directory).expect("reference data") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                directories.push(path);
+            } else if path.to_string_lossy().ends_with(".json.cloudtrail") {
+                let name = path
+                    .strip_prefix(&root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .trim_end_matches(".json.cloudtrail")
+                    .to_string();
+                let file: Value =
+                    serde_json::from_slice(&std::fs::read(&path).expect("file")).expect("JSON");
+                let list = match file {
+                    Value::Array(list) => list,
+                    record => vec![record],
+                };
+                for record in list {
+                    records.insert(record.to_string(), name.clone());
+                }
+            }
+        }
+    }
+    records
+}
+
+/// `service:Name` of a case's record, as the engine reads it (API versions dropped).
+fn action_of(record: &Value) -> String {
+    parse_value(record.clone())
+        .ok()
+        .and_then(|mut events| events.pop())
+        .and_then(|parsed| parsed.outcome.ok())
+        .map(|event| event.action())
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_rule_has_a_negative_case_on_its_own_api() {
+    let cases = cases();
+    let missing: Vec<&str> = CATALOG
+        .iter()
+        .filter(|rule| {
+            !cases.iter().any(|(id, record, fires)| {
+                *id == rule.id
+                    && !fires
+                    && (rule.calls.is_empty() || rule.calls.contains(&action_of(record).as_str()))
+            })
+        })
+        .map(|rule| rule.id)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} rules whose negative cases are all other APIs (which the engine never even evaluates against them): {missing:?}",
+        missing.len()
+    );
+}
+
+#[test]
+fn positive_cases_are_unmodified_real_records_where_the_reference_data_has_one() {
+    let engine = Engine::default();
+    // What each reference record fires: a rule that fires on some real record must have one
+    // (any) among its positive cases, as it stands.
+    let mut fired_by_reference: HashMap<String, Vec<String>> = HashMap::new();
+    let references = reference_records();
+    for (record, name) in &references {
+        let record: Value = serde_json::from_str(record).expect("JSON");
+        let Ok(mut events) = parse_value(record) else {
+            continue;
+        };
+        let Some(Ok(event)) = events.pop().map(|parsed| parsed.outcome) else {
+            continue;
+        };
+        for detection in engine.detect(&event) {
+            let rule = detection.id.trim_end_matches("-ATTEMPT").to_string();
+            fired_by_reference
+                .entry(rule)
+                .or_default()
+                .push(name.clone());
+        }
+    }
+    let cases = cases();
+    let positives = cases.iter().filter(|(_, _, fires)| *fires).count();
+    let real_positives = cases
+        .iter()
+        .filter(|(_, record, fires)| *fires && references.contains_key(&record.to_string()))
+        .count();
+    println!(
+        "{} cases; {positives} positive, {real_positives} of them unmodified reference records",
+        cases.len()
+    );
+    let missing: Vec<String> = CATALOG
+        .iter()
+        .filter(|rule| fired_by_reference.contains_key(rule.id))
+        .filter(|rule| {
+            let attempt = format!("{}-ATTEMPT", rule.id);
+            !cases.iter().any(|(id, record, fires)| {
+                *fires
+                    && (*id == rule.id || *id == attempt)
+                    && references.contains_key(&record.to_string())
+            })
+        })
+        .map(|rule| format!("{} ({:?})", rule.id, fired_by_reference[rule.id]))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} rules that fire on a reference record but have no unmodified one among their positive cases: {missing:?}",
+        missing.len()
+    );
+}
+
+/// The `Any` and `All` nodes of a condition, at any depth.
+fn branching_nodes(when: &'static super::When, nodes: &mut Vec<&'static super::When>) {
+    use super::When;
+    match when {
+        When::Any(children) | When::All(children) => {
+            nodes.push(when);
+            for child in children.iter() {
+                branching_nodes(child, nodes);
+            }
+        }
+        When::Not(inner) => branching_nodes(inner, nodes),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_branch_of_every_condition_is_decided_by_some_case() {
+    use super::When;
+    let cases: Vec<(&str, crate::event::Event, bool)> = cases()
+        .into_iter()
+        .map(|(rule, record, fires)| {
+            let event = parse_value(record)
+                .expect("readable")
+                .remove(0)
+                .outcome
+                .expect("valid");
+            (rule, event, fires)
+        })
+        .collect();
+    let mut undecided = Vec::new();
+    for rule in CATALOG {
+        let attempt = format!("{}-ATTEMPT", rule.id);
+        let positives: Vec<&crate::event::Event> = cases
+            .iter()
+            .filter(|(id, _, fires)| *fires && (*id == rule.id || *id == attempt))
+            .map(|(_, event, _)| event)
+            .collect();
+        let negatives: Vec<&crate::event::Event> = cases
+            .iter()
+            .filter(|(id, event, fires)| !fires && *id == rule.id && rule.concerns(event))
+            .map(|(_, event, _)| event)
+            .collect();
+        let mut nodes = Vec::new();
+        branching_nodes(&rule.when, &mut nodes);
+        for node in nodes {
+            match node {
+                // Each alternative alone makes some positive case fire.
+                When::Any(alternatives) => {
+                    for (index, alternative) in alternatives.iter().enumerate() {
+                        let alone = positives.iter().any(|event| {
+                            alternative.holds(event)
+                                && alternatives
+                                    .iter()
+                                    .enumerate()
+                                    .all(|(other, when)| other == index || !when.holds(event))
+                        });
+                        if !alone {
+                            undecided.push(format!(
+                                "{}: alternative {index} of {node:?} never fires alone",
+                                rule.id
+                            ));
+                        }
+                    }
+                }
+                // Each part alone failing keeps some negative case on the rule's API quiet.
+                When::All(parts) => {
+                    for (index, part) in parts.iter().enumerate() {
+                        let decisive = negatives.iter().any(|event| {
+                            !part.holds(event)
+                                && parts
+                                    .iter()
+                                    .enumerate()
+                                    .all(|(other, when)| other == index || when.holds(event))
+                        });
+                        if !decisive {
+                            undecided.push(format!(
+                                "{}: part {index} of {node:?} never fails alone",
+                                rule.id
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(undecided.is_empty(), "{}", undecided.join("\n"));
 }
