@@ -107,10 +107,18 @@ async fn detection_figures_over_several_seeds_meet_their_floors_and_budgets() {
         for (detections, count) in &score.false_alerts_by_detection {
             println!("    false alerts: {count} × {detections}");
         }
+        println!(
+            "    false alerts on routine activity (not a surprise): {}",
+            score.routine_false_alerts
+        );
         assert!(
             score.near_miss_rule_hits.is_empty(),
             "seed {seed}: rules fired on near-misses: {:?}",
             score.near_miss_rule_hits
+        );
+        assert_eq!(
+            score.routine_false_alerts, 0,
+            "seed {seed}: alerts on the account's routine activity"
         );
         for (attack, alerted, _) in &score.attacks {
             assert!(

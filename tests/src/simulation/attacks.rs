@@ -64,6 +64,7 @@ impl Generator<'_> {
             record,
             attack: Some(attack),
             near_miss: false,
+            surprise: false,
         });
     }
 
@@ -336,6 +337,7 @@ impl Generator<'_> {
                     record,
                     attack: Some(copy),
                     near_miss: false,
+                    surprise: false,
                 });
             }
         }

@@ -303,6 +303,7 @@ impl Generator<'_> {
             record,
             attack: None,
             near_miss: false,
+            surprise: false,
         });
     }
 
@@ -403,6 +404,7 @@ impl Generator<'_> {
                     record: login,
                     attack: None,
                     near_miss: false,
+                    surprise: false,
                 });
             }
         }
@@ -587,6 +589,7 @@ impl Generator<'_> {
             record,
             attack: None,
             near_miss: false,
+            surprise: false,
         });
     }
 }

@@ -129,6 +129,7 @@ impl Generator<'_> {
         let person = |generator: &mut Self| people[generator.rng.usize(0..people.len())];
         let mut kinds: Vec<u32> = (0..8).collect();
         self.rng.shuffle(&mut kinds);
+        let first = self.out.len();
         for kind in kinds.into_iter().take(self.rng.usize(3..6)) {
             let who = person(self);
             let address = format!("{}{}", who.networks[0], self.rng.u8(1..255));
@@ -291,6 +292,9 @@ impl Generator<'_> {
                     &origin,
                 ),
             }
+        }
+        for labelled in &mut self.out[first..] {
+            labelled.surprise = true;
         }
     }
 }

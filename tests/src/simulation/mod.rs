@@ -28,6 +28,9 @@ pub struct Labelled {
     pub attack: Option<&'static str>,
     /// A benign call on a rule's own API with benign parameters: no rule may fire on it.
     pub near_miss: bool,
+    /// Part of a legitimate surprise (a user onboarded, a release-day burst…), which may
+    /// alert; everything else benign is the account's routine.
+    pub surprise: bool,
 }
 
 pub struct Simulation {

@@ -66,6 +66,8 @@ pub struct Score {
     pub principal_days: usize,
     /// The most false alerts one principal had in one day.
     pub worst_principal_day: usize,
+    /// False alerts on the account's routine (not on a surprise).
+    pub routine_false_alerts: usize,
     /// False alerts by the detections that made them.
     pub false_alerts_by_detection: BTreeMap<String, usize>,
     /// Catalog rules (not baselines) that fired on a near-miss: must stay empty.
@@ -107,6 +109,9 @@ impl Score {
                     if alert {
                         score.false_alerts += 1;
                         *false_by_principal_day.entry(key).or_default() += 1;
+                        if !labelled.surprise {
+                            score.routine_false_alerts += 1;
+                        }
                         let ids = outcome.detections.join("+");
                         *score.false_alerts_by_detection.entry(ids).or_default() += 1;
                     }
