@@ -13,6 +13,7 @@ pub mod detect;
 pub mod engine;
 pub mod enqueue;
 pub mod event;
+pub mod finding;
 pub mod ingest;
 pub mod input;
 pub mod ports;
