@@ -144,9 +144,9 @@ impl FindingBook {
     /// touched (none for an event already counted).
     pub fn add(&mut self, event: &Event, anomaly: &Anomaly) -> Vec<String> {
         let mut touched = Vec::new();
+        let window_start = window_start(anomaly.event_time, &self.settings);
         for detection in &anomaly.detections {
             let key = key_of(detection, event);
-            let window_start = window_start(anomaly.event_time, &self.settings);
             let id = finding_id(
                 anomaly.account_id.as_deref(),
                 &anomaly.principal,

@@ -348,16 +348,15 @@ impl ProfileStore for DynamoDbProfileStore {
                     None => principal.hours.remove(&earlier),
                 };
             }
+            principal
+                .hours
+                .retain(|kept, _| *kept >= hour - config.volume_history_hours);
             principal.hours_read_for = hour;
         }
         observation.typical_hour = typical_hour(&principal.hours, hour, config);
         let expires = Self::expires_at(at, config);
         observation.hour_count = self.add(&pk, &hour_key(hour), "calls", 1, &expires).await?;
         principal.hours.insert(hour, observation.hour_count);
-        principal
-            .hours
-            .retain(|kept, _| *kept > hour - config.volume_history_hours);
-        let (hour_count, typical_hour) = (observation.hour_count, observation.typical_hour);
         let cache = &mut *cache;
         cache.seen_bytes += added_bytes;
         if cache.seen_bytes > self.max_cache_bytes {
@@ -369,7 +368,7 @@ impl ProfileStore for DynamoDbProfileStore {
             cache.seen_bytes = 0;
         }
 
-        if is_volume_spike(hour_count, typical_hour, config) {
+        if is_volume_spike(observation.hour_count, observation.typical_hour, config) {
             observation.volume_spike = self
                 .claim_report(
                     &mut cache.reports,

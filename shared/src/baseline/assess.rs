@@ -157,38 +157,32 @@ pub fn assess(
         }
         let network = new(Kind::Network).first().copied();
         let family = new(Kind::UserAgent).first().copied();
-        match (network, family) {
-            (Some(network), _) if features.instance_credentials => {
+        // Both new at once is someone else's machine more often than a new laptop; instance
+        // credentials elsewhere are news of their own, with the client said beside them.
+        let together = network.is_some() && family.is_some() && !features.instance_credentials;
+        if let Some(network) = network {
+            if features.instance_credentials {
                 detections.push(INSTANCE_CREDENTIALS.detect(format!(
                     "instance credentials of {principal} used from {network}, a network its instances never used in {history}"
                 )));
-                if let Some(family) = family {
-                    detections.push(NEW_USER_AGENT.detect(format!(
-                        "first use of {family} by {principal} in {history} of history"
-                    )));
-                }
-            }
-            // Both new at once is someone else's machine more often than a new laptop.
-            (Some(network), Some(family)) => {
+            } else if let Some(family) = family {
                 detections.push(NEW_NETWORK_AND_CLIENT.detect(format!(
                     "first call by {principal} from {network}, with {family}, a client it never used, in {history} of history"
                 )));
-            }
-            (Some(network), None) => {
+            } else {
                 detections.push(NEW_NETWORK.detect(format!(
                     "first call by {principal} from {network} in {history} of history"
                 )));
             }
-            (None, Some(family)) => {
-                detections.push(NEW_USER_AGENT.detect(format!(
-                    "first use of {family} by {principal} in {history} of history"
-                )));
-            }
-            (None, None) => {}
         }
         if let Some(region) = new(Kind::Region).first() {
             detections.push(NEW_REGION.detect(format!(
                 "first activity of {principal} in {region} in {history} of history"
+            )));
+        }
+        if let Some(family) = family.filter(|_| !together) {
+            detections.push(NEW_USER_AGENT.detect(format!(
+                "first use of {family} by {principal} in {history} of history"
             )));
         }
         let assets = new(Kind::Asset);

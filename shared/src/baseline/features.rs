@@ -106,8 +106,6 @@ impl Features {
     }
 }
 
-/// The network an address belongs to: its IPv4 /24 or IPv6 /48. Service names CloudTrail
-/// puts in `sourceIPAddress` (`ec2.amazonaws.com`, `AWS Internal`) are not networks.
 /// Services whose calls CloudTrail records in one region (us-east-1) whatever region the
 /// caller works in: their region says nothing about the caller, so it is not learned or
 /// judged (else a user of eu-west-1 listing IAM roles is "first activity in us-east-1").
@@ -126,6 +124,8 @@ fn is_global_service(event: &Event) -> bool {
         .any(|service| event.is_service_prefix(service))
 }
 
+/// The network an address belongs to: its IPv4 /24 or IPv6 /48. Service names CloudTrail
+/// puts in `sourceIPAddress` (`ec2.amazonaws.com`, `AWS Internal`) are not networks.
 pub fn network_of(source: &str) -> Option<String> {
     match source.parse::<IpAddr>().ok()? {
         IpAddr::V4(address) => {
