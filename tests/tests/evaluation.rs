@@ -36,6 +36,13 @@ const FALSE_ALERTS_PER_PRINCIPAL_DAY: f64 = 0.04;
 const LOW_PER_PRINCIPAL_DAY: f64 = 0.80;
 const WORST_PRINCIPAL_DAY: usize = 4;
 
+/// A call an AWS service made: CloudTrail names the service as the source.
+fn by_aws_service(record: &serde_json::Value) -> bool {
+    record["sourceIPAddress"]
+        .as_str()
+        .is_some_and(|source| source.ends_with(".amazonaws.com"))
+}
+
 /// What the simulated account holds, to show its noise is the noise of a real account.
 fn describe(seed: u64, simulation: &Simulation, score: &Score) {
     let records = &simulation.records;
@@ -66,10 +73,7 @@ fn describe(seed: u64, simulation: &Simulation, score: &Score) {
             * share(&|record| record["errorCode"]
                 .as_str()
                 .is_some_and(|code| code.contains("Denied") || code.contains("Unauthorized"))),
-        100.0
-            * share(&|record| record["sourceIPAddress"]
-                .as_str()
-                .is_some_and(|source| source.ends_with(".amazonaws.com"))),
+        100.0 * share(&by_aws_service),
         principals.len(),
         score.principal_days,
     );
@@ -202,9 +206,7 @@ fn without_chatter(simulation: Simulation) -> Simulation {
         let record = &labelled.record;
         labelled.attack.is_none()
             && !labelled.near_miss
-            && (record["sourceIPAddress"]
-                .as_str()
-                .is_some_and(|source| source.ends_with(".amazonaws.com"))
+            && (by_aws_service(record)
                 || record["eventSource"] == "kms.amazonaws.com"
                 || record["userIdentity"]["arn"]
                     .as_str()

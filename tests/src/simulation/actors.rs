@@ -36,9 +36,6 @@ pub fn identity_center(permission_set: &str, person: &str) -> Value {
 /// A service-linked role's session: the service calls from its own name.
 pub fn service_linked_role(role: &str, session: &str) -> Value {
     let mut identity = assumed_role(role, session, false);
-    identity["arn"] = json!(format!(
-        "arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"
-    ));
     identity["sessionContext"]["sessionIssuer"]["arn"] = json!(format!(
         "arn:aws:iam::{ACCOUNT}:role/aws-service-role/{role}"
     ));

@@ -60,12 +60,7 @@ impl Generator<'_> {
         origin: &Origin,
     ) {
         let record = record(self.rng, identity, call, at, origin);
-        self.out.push(Labelled {
-            record,
-            attack: Some(attack),
-            near_miss: false,
-            surprise: false,
-        });
+        self.out.push(Labelled::new(record, Some(attack)));
     }
 
     /// A moment in the second week, at any hour (attackers keep no office hours).
@@ -329,16 +324,9 @@ impl Generator<'_> {
                 at += Duration::seconds(self.rng.i64(1..10));
                 let call = Call::new("s3", "CopyObject").request(json!({"bucketName": "exfil-drop-7731", "key": format!("dump/{number}.parquet"),
                     "x-amz-copy-source": format!("acme-data-lake/exports/{number}.parquet")}))
-                    .resource("arn:aws:s3:::acme-data-lake".to_string());
-                let mut record = record(self.rng, &victim.identity, &call, at, &origin);
-                record["managementEvent"] = json!(false);
-                record["eventCategory"] = json!("Data");
-                self.out.push(Labelled {
-                    record,
-                    attack: Some(copy),
-                    near_miss: false,
-                    surprise: false,
-                });
+                    .resource("arn:aws:s3:::acme-data-lake".to_string())
+                    .data_event();
+                self.attack_record(copy, &victim.identity, &call, at, &origin);
             }
         }
 

@@ -75,7 +75,8 @@ const PEOPLE: [&str; 8] = [
     "judy@example.com",
 ];
 
-fn prefixes(rng: &mut Rng, count: usize, first: &[u8]) -> Vec<String> {
+/// `count` random /24 prefixes ("203.0.113.") whose first octet is one of `first`.
+pub fn prefixes(rng: &mut Rng, count: usize, first: &[u8]) -> Vec<String> {
     (0..count)
         .map(|_| {
             format!(
@@ -299,12 +300,7 @@ pub struct Generator<'a> {
 impl Generator<'_> {
     pub fn push(&mut self, identity: &Value, call: &Call, at: DateTime<Utc>, origin: &Origin) {
         let record = record(self.rng, identity, call, at, origin);
-        self.out.push(Labelled {
-            record,
-            attack: None,
-            near_miss: false,
-            surprise: false,
-        });
+        self.out.push(Labelled::new(record, None));
     }
 
     fn at(&mut self, day: i64, hours: std::ops::Range<u32>) -> DateTime<Utc> {
@@ -400,12 +396,7 @@ impl Generator<'_> {
                 let at = self.at(day, habit.hours.start..habit.hours.start + 1);
                 let address = self.address(habit);
                 let login = self.console_login(&habit.identity, at, &address);
-                self.out.push(Labelled {
-                    record: login,
-                    attack: None,
-                    near_miss: false,
-                    surprise: false,
-                });
+                self.out.push(Labelled::new(login, None));
             }
         }
     }
@@ -575,21 +566,13 @@ impl Generator<'_> {
                 "key": format!("AWSLogs/{ACCOUNT}/vpcflowlogs/{region}/{}.log.gz", super::calls::uuid(self.rng)),
                 "x-amz-acl": "bucket-owner-full-control"}))
             .resource("arn:aws:s3:::acme-flow-logs".to_string())
+            .data_event()
             .denied();
         let origin = Origin {
             source: "delivery.logs.amazonaws.com",
             agent: "delivery.logs.amazonaws.com",
             region,
         };
-        let mut record = record(self.rng, delivery, &call, at, &origin);
-        record["managementEvent"] = json!(false);
-        record["eventCategory"] = json!("Data");
-        record["readOnly"] = json!(false);
-        self.out.push(Labelled {
-            record,
-            attack: None,
-            near_miss: false,
-            surprise: false,
-        });
+        self.push(delivery, &call, at, &origin);
     }
 }

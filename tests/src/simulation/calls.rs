@@ -18,6 +18,8 @@ pub struct Call {
     /// ARNs of the resources CloudTrail lists for the call.
     pub resources: Vec<String>,
     pub error: Option<(&'static str, &'static str)>,
+    /// A data event (an S3 object call), not a management event.
+    pub data_event: bool,
 }
 
 impl Call {
@@ -29,6 +31,7 @@ impl Call {
             response: Value::Null,
             resources: Vec::new(),
             error: None,
+            data_event: false,
         }
     }
 
@@ -51,6 +54,11 @@ impl Call {
     pub fn failed(mut self, code: &'static str, message: &'static str) -> Call {
         self.error = Some((code, message));
         self.response = Value::Null;
+        self
+    }
+
+    pub fn data_event(mut self) -> Call {
+        self.data_event = true;
         self
     }
 
@@ -110,9 +118,9 @@ pub fn record(
         "eventID": uuid(rng),
         "readOnly": call.read_only(),
         "eventType": "AwsApiCall",
-        "managementEvent": true,
+        "managementEvent": !call.data_event,
         "recipientAccountId": ACCOUNT,
-        "eventCategory": "Management"
+        "eventCategory": if call.data_event { "Data" } else { "Management" }
     });
     if let Some((code, message)) = call.error {
         record["errorCode"] = json!(code);

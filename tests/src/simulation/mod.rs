@@ -33,6 +33,18 @@ pub struct Labelled {
     pub surprise: bool,
 }
 
+impl Labelled {
+    /// A record of the routine, or of an attack.
+    pub fn new(record: Value, attack: Option<&'static str>) -> Labelled {
+        Labelled {
+            record,
+            attack,
+            near_miss: false,
+            surprise: false,
+        }
+    }
+}
+
 pub struct Simulation {
     pub records: Vec<Labelled>,
     pub days: i64,
@@ -58,16 +70,8 @@ pub fn simulate(seed: u64) -> Simulation {
     };
     let habits = benign::habits(&mut rng, &account);
     // GitHub's hosted runners call from many Azure networks; each run from one of them.
-    let runner_networks: Vec<String> = (0..rng.usize(20..60))
-        .map(|_| {
-            format!(
-                "{}.{}.{}.",
-                [4, 13, 20, 40, 52][rng.usize(0..5)],
-                rng.u8(1..255),
-                rng.u8(0..255)
-            )
-        })
-        .collect();
+    let runners = rng.usize(20..60);
+    let runner_networks = benign::prefixes(&mut rng, runners, &[4, 13, 20, 40, 52]);
     let misdelivered_logs = rng.bool();
     let mut records = Vec::new();
     {

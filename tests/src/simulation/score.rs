@@ -162,14 +162,15 @@ impl Score {
     }
 
     pub fn false_alerts_per_principal_day(&self) -> f64 {
-        self.false_alerts as f64 / self.principal_days.max(1) as f64
+        ratio(self.false_alerts, self.principal_days)
     }
 
     pub fn low_per_principal_day(&self) -> f64 {
-        self.benign_low as f64 / self.principal_days.max(1) as f64
+        ratio(self.benign_low, self.principal_days)
     }
 }
 
+/// `part / whole`, 0 for an empty whole.
 fn ratio(part: usize, whole: usize) -> f64 {
     part as f64 / whole.max(1) as f64
 }
