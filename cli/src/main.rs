@@ -11,9 +11,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::baseline::{BaselineConfig, SettingError};
+use trailwatch_shared::casebook::{Casebook, Triage};
+use trailwatch_shared::export;
+use trailwatch_shared::finding::FindingSettings;
+use trailwatch_shared::incident::IncidentSettings;
 use trailwatch_shared::ports::StoreError;
 use trailwatch_shared::rules::CATALOG;
 use trailwatch_shared::sigma::SigmaRules;
+use trailwatch_shared::suppress::Suppressions;
 use trailwatch_shared::{Anomaly, Engine, Event, Severity};
 
 /// Exit code when `--fail-on` is met.
@@ -34,12 +39,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan CloudTrail files offline and print the anomalies they hold.
+    /// Scan CloudTrail files offline and print the incidents and findings they hold.
     ///
     /// Reads files or directories of `.json`, `.json.gz` or JSON lines: CloudTrail delivery
     /// files, arrays or single CloudTrail records, EventBridge CloudTrail events, or
-    /// trailwatch events. Events are evaluated in event-time order across all files, and
-    /// each principal's baseline learns as the scan goes.
+    /// trailwatch events. Events are deduplicated by event id and evaluated in event-time
+    /// order across all files, and each principal's baseline learns as the scan goes. What
+    /// fires is grouped into findings (one per account, principal, detection and key in a
+    /// window) and incidents (a principal's findings across ATT&CK tactics).
     Scan(Box<ScanArgs>),
     /// List the built-in detection rules.
     Rules {
@@ -50,16 +57,28 @@ enum Command {
 
 #[derive(Args)]
 struct ScanArgs {
-    /// How to print anomalies.
+    /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Print only anomalies of this severity or above.
+    /// Print only findings, incidents (and with `--format jsonl`, anomalies) of this severity
+    /// or above.
     #[arg(long, value_name = "SEVERITY", default_value = "low")]
     min_severity: Severity,
-    /// Exit with status 1 when an anomaly of this severity or above is found (for CI jobs and
-    /// incident scripts).
+    /// Exit with status 1 when an incident, or an anomaly not wholly suppressed, of this
+    /// severity or above is found (for CI jobs and incident scripts).
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<Severity>,
+    /// Suppression rules (YAML or JSON), applied as the detector applies them: suppressed
+    /// findings are shown marked and raise nothing.
+    #[arg(long, value_name = "FILE")]
+    suppressions: Option<PathBuf>,
+    /// Print, per detection and per principal, how many findings and incidents this history
+    /// raises and how many the suppressions silence, instead of the findings themselves (a
+    /// backtest of a rule or a tuning change).
+    #[arg(long)]
+    stats: bool,
+    #[command(flatten)]
+    grouping: Grouping,
     /// Also evaluate the Sigma rules for CloudTrail in this directory.
     #[arg(long, value_name = "DIR")]
     sigma: Option<PathBuf>,
@@ -117,6 +136,31 @@ impl Selection {
     }
 }
 
+/// How findings and incidents are grouped; the detector function reads the same settings
+/// from `TRAILWATCH_<NAME>` environment variables.
+#[derive(Args)]
+struct Grouping {
+    /// Hours of event time one finding spans [default: 24].
+    #[arg(long, value_name = "HOURS")]
+    finding_window_hours: Option<String>,
+    /// Hours within which a principal's findings join one incident [default: 24].
+    #[arg(long, value_name = "HOURS")]
+    incident_window_hours: Option<String>,
+}
+
+impl Grouping {
+    fn settings(&self) -> Result<(FindingSettings, IncidentSettings), SettingError> {
+        trailwatch_shared::casebook::window_settings(
+            |key| match key {
+                "finding_window_hours" => self.finding_window_hours.clone(),
+                "incident_window_hours" => self.incident_window_hours.clone(),
+                _ => None,
+            },
+            |key| format!("--{}", key.replace('_', "-")),
+        )
+    }
+}
+
 /// The baselines' settings; the detector function reads the same ones from
 /// `TRAILWATCH_<NAME>` environment variables.
 #[derive(Args)]
@@ -142,6 +186,11 @@ struct Tuning {
     /// The window of an access-denied burst, in minutes [default: 5].
     #[arg(long, value_name = "MINUTES")]
     denied_window_minutes: Option<String>,
+    /// Judge calls AWS services make (AWSService, invokedBy, service-linked roles) against
+    /// their baselines too: first-seen values, access-denied bursts, volume spikes
+    /// [default: false].
+    #[arg(long, value_name = "BOOL")]
+    judge_aws_services: Option<String>,
 }
 
 impl Tuning {
@@ -155,6 +204,7 @@ impl Tuning {
                 "volume_factor" => self.volume_factor.clone(),
                 "denied_burst" => self.denied_burst.clone(),
                 "denied_window_minutes" => self.denied_window_minutes.clone(),
+                "judge_aws_services" => self.judge_aws_services.clone(),
                 _ => None,
             },
             |key| format!("--{}", key.replace('_', "-")),
@@ -174,10 +224,18 @@ enum RulesFormat {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
-    /// A readable table with one reason line per detection.
+    /// Incidents, then findings with their counts, for people.
     Table,
-    /// One JSON object per anomaly, one per line.
+    /// One JSON object per anomaly (per event), one per line.
     Jsonl,
+    /// One JSON object per finding, one per line.
+    Findings,
+    /// One JSON object per incident, one per line.
+    Incidents,
+    /// Findings as OCSF Detection Finding (class 2004) objects, one per line.
+    Ocsf,
+    /// Findings in the AWS Security Finding Format (Security Hub), one per line.
+    Asff,
 }
 
 fn main() -> ExitCode {
@@ -200,37 +258,13 @@ fn rules(format: RulesFormat) -> ExitCode {
 }
 
 fn scan(args: &ScanArgs) -> ExitCode {
-    let config = match args.tuning.config() {
-        Ok(config) => config,
+    let (engine, triage) = match scan_setup(args) {
+        Ok(setup) => setup,
         Err(error) => {
             eprintln!("trailwatch: {error}");
             return ExitCode::from(USAGE);
         }
     };
-    let mut engine = Engine::new(CATALOG, config);
-    if let Some(dir) = &args.sigma {
-        match SigmaRules::load_dir(dir) {
-            Ok(loaded) => {
-                for unsupported in &loaded.unsupported {
-                    eprintln!(
-                        "trailwatch: Sigma rule {} not loaded: {}",
-                        unsupported.file.display(),
-                        unsupported.reason
-                    );
-                }
-                eprintln!(
-                    "trailwatch: {} Sigma rules loaded from {}",
-                    loaded.rules.len(),
-                    dir.display()
-                );
-                engine = engine.with_sigma(loaded.rules);
-            }
-            Err(error) => {
-                eprintln!("trailwatch: {error}");
-                return ExitCode::from(USAGE);
-            }
-        }
-    }
     let (addresses, files): (Vec<&PathBuf>, Vec<&PathBuf>) = args
         .paths
         .iter()
@@ -250,9 +284,15 @@ fn scan(args: &ScanArgs) -> ExitCode {
     }
     let mut events = loaded.events;
     events.retain(|event| args.selection.admits(event));
+    // Delivery files repeat events now and then: each is evaluated and counted once.
+    let before = events.len();
+    let mut seen = std::collections::HashSet::new();
+    events.retain(|event| seen.insert(event.event_id.clone()));
+    let repeated = before - events.len();
     // Baselines only make sense in the order things happened.
     events.sort_by_key(|event| event.event_time);
-    let anomalies = match block_on(evaluate_in_order(&engine, &events)) {
+    let mut cases = Casebook::new(triage);
+    let anomalies = match block_on(evaluate_in_order(&engine, &events, &mut cases)) {
         Ok(anomalies) => anomalies,
         // The in-memory store cannot fail; if it did, say so rather than print half a scan.
         Err(error) => {
@@ -260,31 +300,100 @@ fn scan(args: &ScanArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shown: Vec<Anomaly> = anomalies
-        .iter()
-        .filter(|anomaly| anomaly.severity >= args.min_severity)
-        .cloned()
+    let threshold = args.min_severity;
+    let findings: Vec<_> = cases
+        .findings()
+        .into_iter()
+        .filter(|finding| finding.severity >= threshold)
+        .collect();
+    let incidents: Vec<_> = cases
+        .incidents()
+        .into_iter()
+        .filter(|incident| incident.severity >= threshold)
         .collect();
     let mut stdout = std::io::stdout().lock();
-    let written = match args.format {
-        Format::Table => report::write_table(&mut stdout, &shown),
-        Format::Jsonl => report::write_jsonl(&mut stdout, &shown),
+    let written = if args.stats {
+        report::write_stats(&mut stdout, &cases)
+    } else {
+        match args.format {
+            Format::Table => report::write_cases(&mut stdout, &incidents, &findings),
+            Format::Jsonl => {
+                let shown: Vec<&Anomaly> = anomalies
+                    .iter()
+                    .filter(|anomaly| anomaly.severity >= threshold)
+                    .collect();
+                report::write_jsonl(&mut stdout, &shown)
+            }
+            Format::Findings => report::write_jsonl(&mut stdout, &findings),
+            Format::Incidents => report::write_jsonl(&mut stdout, &incidents),
+            Format::Ocsf => {
+                report::write_values(&mut stdout, findings.iter().map(|f| export::ocsf(f)))
+            }
+            Format::Asff => {
+                report::write_values(&mut stdout, findings.iter().map(|f| export::asff(f, None)))
+            }
+        }
     };
-    eprintln!(
-        "{}",
-        report::summary(loaded.files_read, events.len(), loaded.rejected, &anomalies)
-    );
+    let read = report::Read {
+        files: loaded.files_read,
+        events: events.len(),
+        repeated,
+        rejected: loaded.rejected,
+    };
+    eprintln!("{}", report::summary(&read, &anomalies, &cases));
     let status = finish(written);
     let met = args.fail_on.is_some_and(|threshold| {
-        anomalies
+        cases
+            .incidents()
             .iter()
-            .any(|anomaly| anomaly.severity >= threshold)
+            .any(|incident| incident.severity >= threshold)
+            || anomalies.iter().any(|anomaly| {
+                anomaly.severity >= threshold && !cases.is_wholly_suppressed(&anomaly.event_id)
+            })
     });
     if met && status == ExitCode::SUCCESS {
         ExitCode::from(FOUND)
     } else {
         status
     }
+}
+
+/// The engine and the triage a scan's options ask for.
+fn scan_setup(args: &ScanArgs) -> Result<(Engine, Triage), String> {
+    let config = args.tuning.config().map_err(|error| error.to_string())?;
+    let (findings, incidents) = args
+        .grouping
+        .settings()
+        .map_err(|error| error.to_string())?;
+    let suppressions = match &args.suppressions {
+        Some(path) => Suppressions::load(path).map_err(|error| error.to_string())?,
+        None => Suppressions::default(),
+    };
+    let mut engine = Engine::new(CATALOG, config);
+    if let Some(dir) = &args.sigma {
+        let loaded = SigmaRules::load_dir(dir).map_err(|error| error.to_string())?;
+        for unsupported in &loaded.unsupported {
+            eprintln!(
+                "trailwatch: Sigma rule {} not loaded: {}",
+                unsupported.file.display(),
+                unsupported.reason
+            );
+        }
+        eprintln!(
+            "trailwatch: {} Sigma rules loaded from {}",
+            loaded.rules.len(),
+            dir.display()
+        );
+        engine = engine.with_sigma(loaded.rules);
+    }
+    Ok((
+        engine,
+        Triage {
+            findings,
+            incidents,
+            suppressions,
+        },
+    ))
 }
 
 /// Reads the `s3://` addresses, one object at a time.
@@ -303,8 +412,13 @@ async fn load_s3(
     Ok(())
 }
 
-/// Runs the engine over events already in event-time order, baselines learning as they go.
-async fn evaluate_in_order(engine: &Engine, events: &[Event]) -> Result<Vec<Anomaly>, StoreError> {
+/// Runs the engine over events already in event-time order, baselines learning as they go,
+/// and gathers what fires into findings and incidents.
+async fn evaluate_in_order(
+    engine: &Engine,
+    events: &[Event],
+    cases: &mut Casebook,
+) -> Result<Vec<Anomaly>, StoreError> {
     let profiles = MemoryProfileStore::default();
     let detected_at = chrono::Utc::now();
     // indicatif draws only when stderr is a terminal.
@@ -314,7 +428,10 @@ async fn evaluate_in_order(engine: &Engine, events: &[Event]) -> Result<Vec<Anom
     );
     let mut anomalies = Vec::new();
     for (done, event) in events.iter().enumerate() {
-        anomalies.extend(engine.evaluate(event, &profiles, detected_at).await?);
+        if let Some(anomaly) = engine.evaluate(event, &profiles, detected_at).await? {
+            cases.record(event, &anomaly);
+            anomalies.push(anomaly);
+        }
         if done % 4096 == 0 {
             progress.set_position(done as u64);
         }

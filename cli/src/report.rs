@@ -1,49 +1,177 @@
-//! Printing anomalies: a table for people, JSON lines for programs.
+//! Printing what a scan found: incidents and findings for people, JSON lines for programs.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use serde::Serialize;
 use trailwatch_shared::Anomaly;
+use trailwatch_shared::casebook::Casebook;
+use trailwatch_shared::finding::Finding;
+use trailwatch_shared::incident::Incident;
 use trailwatch_shared::rules::Rule;
 
-pub fn write_jsonl(out: &mut impl Write, anomalies: &[Anomaly]) -> io::Result<()> {
-    for anomaly in anomalies {
-        serde_json::to_writer(&mut *out, anomaly)?;
+/// One JSON object per item, one per line.
+pub fn write_jsonl<T: Serialize>(out: &mut impl Write, items: &[T]) -> io::Result<()> {
+    for item in items {
+        serde_json::to_writer(&mut *out, item)?;
         out.write_all(b"\n")?;
     }
     out.flush()
 }
 
-pub fn write_table(out: &mut impl Write, anomalies: &[Anomaly]) -> io::Result<()> {
-    if anomalies.is_empty() {
-        return out.flush();
+pub fn write_values(
+    out: &mut impl Write,
+    values: impl Iterator<Item = serde_json::Value>,
+) -> io::Result<()> {
+    for value in values {
+        serde_json::to_writer(&mut *out, &value)?;
+        out.write_all(b"\n")?;
     }
-    let principal_width = column_width(anomalies.iter().map(|a| a.principal.len()), "PRINCIPAL");
-    let action_width = column_width(anomalies.iter().map(|a| a.action.len()), "ACTION");
-    writeln!(
-        out,
-        "{:<20}  {:<8}  {:>5}  {:<principal_width$}  {:<action_width$}  DETECTIONS",
-        "EVENT TIME", "SEVERITY", "SCORE", "PRINCIPAL", "ACTION"
-    )?;
-    for anomaly in anomalies {
-        let ids: Vec<&str> = anomaly.detections.iter().map(|d| d.id.as_str()).collect();
+    out.flush()
+}
+
+const TIME: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+/// Incidents first, each with its sentence and findings; then the findings, with counts.
+pub fn write_cases(
+    out: &mut impl Write,
+    incidents: &[&Incident],
+    findings: &[&Finding],
+) -> io::Result<()> {
+    if !incidents.is_empty() {
+        writeln!(out, "INCIDENTS")?;
         writeln!(
             out,
-            "{:<20}  {:<8}  {:>5.2}  {:<principal_width$}  {:<action_width$}  {}",
-            anomaly.event_time.format("%Y-%m-%dT%H:%M:%SZ"),
-            anomaly.severity.as_str(),
-            anomaly.score,
-            anomaly.principal,
-            anomaly.action,
-            ids.join(", ")
+            "{:<18}  {:<8}  {:<20}  {:<20}  TACTICS",
+            "ID", "SEVERITY", "FIRST SEEN", "LAST SEEN"
         )?;
-        for detection in &anomaly.detections {
+        for incident in incidents {
             writeln!(
                 out,
-                "    {} [{}] {}: {}",
-                detection.id, detection.severity, detection.title, detection.reason
+                "{:<18}  {:<8}  {:<20}  {:<20}  {}",
+                incident.id,
+                incident.severity.as_str(),
+                incident.first_seen.format(TIME),
+                incident.last_seen.format(TIME),
+                incident.tactics.join(" → ")
             )?;
+            writeln!(out, "    {}", incident.summary)?;
+            writeln!(out, "    findings: {}", incident.finding_ids.join(", "))?;
+        }
+        writeln!(out)?;
+    }
+    if !findings.is_empty() {
+        let principal_width = column_width(findings.iter().map(|f| f.principal.len()), "PRINCIPAL");
+        let detection_width =
+            column_width(findings.iter().map(|f| f.detection.id.len()), "DETECTION");
+        writeln!(out, "FINDINGS")?;
+        writeln!(
+            out,
+            "{:<18}  {:<8}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  TITLE",
+            "ID", "SEVERITY", "COUNT", "FIRST SEEN", "LAST SEEN", "PRINCIPAL", "DETECTION"
+        )?;
+        for finding in findings {
+            writeln!(
+                out,
+                "{:<18}  {:<8}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  {}",
+                finding.id,
+                finding.severity.as_str(),
+                finding.count,
+                finding.first_seen.format(TIME),
+                finding.last_seen.format(TIME),
+                finding.principal,
+                finding.detection.id,
+                finding.detection.title
+            )?;
+            writeln!(out, "    {}", finding.reason)?;
+            if finding.actions.len() > 1 {
+                let calls: Vec<&str> = finding.actions.iter().map(String::as_str).collect();
+                writeln!(out, "    calls: {}", calls.join(", "))?;
+            }
+            if let Some(rule) = &finding.suppressed_by {
+                writeln!(out, "    suppressed by {rule}")?;
+            }
         }
     }
+    out.flush()
+}
+
+/// Findings and incidents per detection and per principal, with what suppression removed.
+pub fn write_stats(out: &mut impl Write, cases: &Casebook) -> io::Result<()> {
+    #[derive(Default)]
+    struct Tally {
+        findings: usize,
+        suppressed: usize,
+        events: u64,
+        incidents: usize,
+    }
+    let mut by_detection: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut by_principal: BTreeMap<&str, Tally> = BTreeMap::new();
+    for finding in cases.findings() {
+        for tally in [
+            by_detection.entry(&finding.detection.id).or_default(),
+            by_principal.entry(&finding.principal).or_default(),
+        ] {
+            tally.findings += 1;
+            tally.events += finding.count;
+            tally.suppressed += usize::from(finding.is_suppressed());
+        }
+    }
+    for incident in cases.incidents() {
+        by_principal
+            .entry(&incident.principal)
+            .or_default()
+            .incidents += 1;
+        let mut detections: Vec<&str> = incident
+            .steps
+            .iter()
+            .map(|step| step.detection.id.as_str())
+            .collect();
+        detections.sort_unstable();
+        detections.dedup();
+        for detection in detections {
+            by_detection.entry(detection).or_default().incidents += 1;
+        }
+    }
+    let mut table = |title: &str, rows: &BTreeMap<&str, Tally>| -> io::Result<()> {
+        // Full width: a backtest is read whole, principals and all.
+        let width = rows
+            .keys()
+            .map(|name| name.len())
+            .max()
+            .unwrap_or(0)
+            .max(title.len());
+        writeln!(
+            out,
+            "{title:<width$}  {:>8}  {:>10}  {:>8}  {:>9}",
+            "FINDINGS", "SUPPRESSED", "EVENTS", "INCIDENTS"
+        )?;
+        let mut rows: Vec<(&&str, &Tally)> = rows.iter().collect();
+        rows.sort_by(|a, b| b.1.findings.cmp(&a.1.findings).then(a.0.cmp(b.0)));
+        for (name, tally) in rows {
+            writeln!(
+                out,
+                "{name:<width$}  {:>8}  {:>10}  {:>8}  {:>9}",
+                tally.findings, tally.suppressed, tally.events, tally.incidents
+            )?;
+        }
+        writeln!(out)
+    };
+    table("DETECTION", &by_detection)?;
+    table("PRINCIPAL", &by_principal)?;
+    let findings = cases.findings();
+    let suppressed = findings
+        .iter()
+        .filter(|finding| finding.is_suppressed())
+        .count();
+    writeln!(
+        out,
+        "{} findings ({} would alert, {} suppressed), {} incidents",
+        findings.len(),
+        findings.len() - suppressed,
+        suppressed,
+        cases.incidents().len()
+    )?;
     out.flush()
 }
 
@@ -51,9 +179,18 @@ fn column_width(lengths: impl Iterator<Item = usize>, header: &str) -> usize {
     lengths.max().unwrap_or(0).clamp(header.len(), 64)
 }
 
+/// What a scan read.
+pub struct Read {
+    pub files: usize,
+    pub events: usize,
+    /// Events dropped because their id came before.
+    pub repeated: usize,
+    pub rejected: usize,
+}
+
 /// One line for stderr: what was read and what was found.
-pub fn summary(files: usize, events: usize, rejected: usize, anomalies: &[Anomaly]) -> String {
-    let mut by_severity = std::collections::BTreeMap::new();
+pub fn summary(read: &Read, anomalies: &[Anomaly], cases: &Casebook) -> String {
+    let mut by_severity = BTreeMap::new();
     for anomaly in anomalies {
         *by_severity
             .entry(std::cmp::Reverse(anomaly.severity))
@@ -63,17 +200,36 @@ pub fn summary(files: usize, events: usize, rejected: usize, anomalies: &[Anomal
         .iter()
         .map(|(severity, count)| format!("{count} {}", severity.0))
         .collect();
+    let plural = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
     let mut line = format!(
-        "trailwatch: {events} events from {files} file{} → {} anomal{}",
-        if files == 1 { "" } else { "s" },
-        anomalies.len(),
-        if anomalies.len() == 1 { "y" } else { "ies" }
+        "trailwatch: {} from {} → {}",
+        plural(read.events, "event", "events"),
+        plural(read.files, "file", "files"),
+        plural(anomalies.len(), "anomaly", "anomalies"),
     );
     if !breakdown.is_empty() {
         line.push_str(&format!(" ({})", breakdown.join(", ")));
     }
-    if rejected > 0 {
-        line.push_str(&format!("; {rejected} invalid records skipped"));
+    let findings = cases.findings();
+    let suppressed = findings
+        .iter()
+        .filter(|finding| finding.is_suppressed())
+        .count();
+    line.push_str(&format!(
+        " → {}, {}",
+        plural(findings.len(), "finding", "findings"),
+        plural(cases.incidents().len(), "incident", "incidents")
+    ));
+    if suppressed > 0 {
+        line.push_str(&format!("; {suppressed} findings suppressed"));
+    }
+    if read.repeated > 0 {
+        line.push_str(&format!("; {} repeated events counted once", read.repeated));
+    }
+    if read.rejected > 0 {
+        line.push_str(&format!("; {} invalid records skipped", read.rejected));
     }
     line
 }

@@ -47,24 +47,302 @@ fn gzip(bytes: impl AsRef<[u8]>) -> Vec<u8> {
 }
 
 #[test]
-fn the_sample_file_prints_a_readable_table() {
+fn the_sample_file_prints_its_findings_as_a_readable_table() {
     let output = scan(&["../events/cloudtrail-delivery.json"]);
     assert!(output.status.success());
     let table = stdout(&output);
     let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], "FINDINGS");
     assert!(
-        lines[0].starts_with("EVENT TIME")
-            && lines[0].contains("SEVERITY")
-            && lines[0].contains("PRINCIPAL")
+        lines[1].starts_with("ID")
+            && lines[1].contains("SEVERITY")
+            && lines[1].contains("COUNT")
+            && lines[1].contains("FIRST SEEN")
+            && lines[1].contains("PRINCIPAL")
     );
     assert!(table.contains("arn:aws:iam::111122223333:root"));
+    assert!(table.contains("the root user signed in to the console from 198.51.100.23"));
+    assert!(table.contains("CloudTrail logging stopped"));
     assert!(
-        table.contains(
-            "Root console login: the root user signed in to the console from 198.51.100.23"
-        )
+        stderr(&output).contains(
+            "6 events from 1 file → 2 anomalies (1 critical, 1 high) → 3 findings, 0 incidents"
+        ),
+        "{}",
+        stderr(&output)
     );
-    assert!(table.contains("cloudtrail:StopLogging"));
-    assert!(stderr(&output).contains("6 events from 1 file → 2 anomalies (1 critical, 1 high)"));
+}
+
+/// `count` records of one identity, a second apart from 09:00 on 2 November, through `make`.
+fn records(count: usize, make: impl Fn(usize) -> Value) -> Vec<Value> {
+    (0..count).map(make).collect()
+}
+
+fn call(id: String, second: usize, identity: Value, name: &str, error: Option<&str>) -> Value {
+    let mut record = json!({"eventVersion": "1.10", "eventID": id,
+        "eventTime": format!("2026-11-02T09:{:02}:{:02}Z", second / 60, second % 60),
+        "eventSource": "s3.amazonaws.com", "eventName": name, "awsRegion": "eu-west-1",
+        "sourceIPAddress": "203.0.113.10", "userAgent": "aws-cli/2.17.32",
+        "recipientAccountId": "111122223333", "userIdentity": identity});
+    if let Some(code) = error {
+        record["errorCode"] = code.into();
+    }
+    record
+}
+
+fn root() -> Value {
+    json!({"type": "Root", "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333"})
+}
+
+#[test]
+fn a_root_session_is_one_finding_with_its_count_and_a_file_delivered_twice_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = records(50, |n| {
+        call(format!("root-{n}"), n, root(), "ListBuckets", None)
+    });
+    let file = json!({"Records": session}).to_string();
+    write(dir.path(), "first.json", file.as_bytes());
+    write(dir.path(), "again.json", file.as_bytes());
+    let output = scan(&["--format", "findings", dir.path().to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let findings = jsonl(&output);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let finding = &findings[0];
+    assert_eq!(finding["detection"]["id"], "TW-ROOT-001");
+    assert_eq!(finding["count"], 50);
+    assert_eq!(finding["principal"], "arn:aws:iam::111122223333:root");
+    assert_eq!(finding["account_id"], "111122223333");
+    assert_eq!(finding["first_seen"], "2026-11-02T09:00:00Z");
+    assert_eq!(finding["last_seen"], "2026-11-02T09:00:49Z");
+    assert_eq!(finding["event_ids"].as_array().unwrap().len(), 20);
+    assert!(finding["suppressed_by"].is_null());
+    for field in ["id", "severity", "reason"] {
+        assert!(finding[field].is_string(), "{field}");
+    }
+    for field in ["title", "tactic", "technique"] {
+        assert!(finding["detection"][field].is_string(), "{field}");
+    }
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("50 repeated events counted once"),
+        "{errors}"
+    );
+    assert!(errors.contains("→ 1 finding, 0 incidents"), "{errors}");
+}
+
+#[test]
+fn an_aws_service_failing_to_write_its_logs_raises_nothing_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = json!({"type": "AWSService", "invokedBy": "delivery.logs.amazonaws.com"});
+    let history = records(30, |n| {
+        let mut record = call(format!("ok-{n}"), n, service.clone(), "PutObject", None);
+        record["eventTime"] = format!("2026-10-{:02}T09:00:00Z", 1 + n % 20).into();
+        record
+    });
+    let failing = records(200, |n| {
+        call(
+            format!("denied-{n}"),
+            n,
+            service.clone(),
+            "PutObject",
+            Some("AccessDenied"),
+        )
+    });
+    let all: Vec<Value> = history.into_iter().chain(failing).collect();
+    let path = write(
+        dir.path(),
+        "logs.json",
+        json!({"Records": all}).to_string().as_bytes(),
+    );
+    let quiet = scan(&["--format", "findings", &path]);
+    assert!(jsonl(&quiet).is_empty(), "{}", stdout(&quiet));
+    let judged = scan(&[
+        "--format",
+        "findings",
+        "--judge-aws-services",
+        "true",
+        &path,
+    ]);
+    let findings = jsonl(&judged);
+    let bursts: Vec<&Value> = findings
+        .iter()
+        .filter(|finding| finding["detection"]["id"] == "TW-BASE-DENIED")
+        .collect();
+    assert_eq!(bursts.len(), 1, "one burst, one finding: {findings:?}");
+}
+
+/// build-bot: a dozen denied listings, then AdministratorAccess for itself, then the trail
+/// stopped.
+fn three_step_attack() -> Vec<Value> {
+    let bot = json!({"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/build-bot",
+        "accountId": "111122223333", "accessKeyId": "AKIABUILDBOT"});
+    let mut all = records(12, |n| {
+        let mut record = call(
+            format!("probe-{n}"),
+            n,
+            bot.clone(),
+            "ListBuckets",
+            Some("AccessDenied"),
+        );
+        record["eventSource"] = "s3.amazonaws.com".into();
+        record
+    });
+    let mut admin = call("admin".into(), 120, bot.clone(), "AttachUserPolicy", None);
+    admin["eventSource"] = "iam.amazonaws.com".into();
+    admin["requestParameters"] = json!({"userName": "build-bot",
+        "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
+    let mut stop = call("stop".into(), 300, bot, "StopLogging", None);
+    stop["eventSource"] = "cloudtrail.amazonaws.com".into();
+    stop["requestParameters"] = json!({"name": "management-events"});
+    all.push(admin);
+    all.push(stop);
+    all
+}
+
+#[test]
+fn a_three_step_attack_is_one_critical_incident_shown_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "attack.json",
+        json!({"Records": three_step_attack()})
+            .to_string()
+            .as_bytes(),
+    );
+    let incidents = jsonl(&scan(&["--format", "incidents", &path]));
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let incident = &incidents[0];
+    assert_eq!(incident["severity"], "critical");
+    assert_eq!(
+        incident["principal"],
+        "arn:aws:iam::111122223333:user/build-bot"
+    );
+    assert_eq!(
+        incident["tactics"],
+        json!(["Discovery", "Privilege Escalation", "Defense Evasion"])
+    );
+    assert_eq!(incident["finding_ids"].as_array().unwrap().len(), 3);
+    assert_eq!(incident["first_seen"], "2026-11-02T09:00:09Z");
+    assert_eq!(incident["last_seen"], "2026-11-02T09:05:00Z");
+    assert_eq!(
+        incident["summary"],
+        "user/build-bot: burst of access-denied errors (Discovery), then administrator policy attached (Privilege Escalation), then CloudTrail logging stopped (Defense Evasion)"
+    );
+    let table = stdout(&scan(&[&path]));
+    assert!(table.starts_with("INCIDENTS\n"), "{table}");
+    let findings_at = table.find("FINDINGS").expect("findings follow");
+    assert!(table[..findings_at].contains("user/build-bot: burst of access-denied errors"));
+}
+
+#[test]
+fn suppressed_findings_are_shown_marked_raise_nothing_and_still_make_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let attack = write(
+        dir.path(),
+        "attack.json",
+        json!({"Records": three_step_attack()})
+            .to_string()
+            .as_bytes(),
+    );
+    let rules = write(
+        dir.path(),
+        "suppressions.yaml",
+        b"- id: bot-denials\n  detection: TW-BASE-DENIED\n  principal: \"*:user/build-bot\"\n  reason: build-bot probes for permissions by design (OPS-12)\n",
+    );
+    let findings = jsonl(&scan(&[
+        "--format",
+        "findings",
+        "--suppressions",
+        &rules,
+        &attack,
+    ]));
+    let burst = findings
+        .iter()
+        .find(|finding| finding["detection"]["id"] == "TW-BASE-DENIED")
+        .expect("the burst's finding is kept");
+    assert_eq!(burst["suppressed_by"], "bot-denials");
+    let incidents = jsonl(&scan(&[
+        "--format",
+        "incidents",
+        "--suppressions",
+        &rules,
+        &attack,
+    ]));
+    assert_eq!(
+        incidents.len(),
+        1,
+        "a suppressed signal still counts toward the incident"
+    );
+
+    let stats = scan(&["--stats", "--suppressions", &rules, &attack]);
+    let table = stdout(&stats);
+    let burst_row = table
+        .lines()
+        .find(|line| line.starts_with("TW-BASE-DENIED"))
+        .expect("a row per detection");
+    let columns: Vec<&str> = burst_row.split_whitespace().collect();
+    assert_eq!(
+        columns,
+        vec!["TW-BASE-DENIED", "1", "1", "1", "1"],
+        "{table}"
+    );
+    assert!(table.contains("PRINCIPAL"), "{table}");
+    assert!(
+        table.contains("3 findings (2 would alert, 1 suppressed), 1 incidents"),
+        "{table}"
+    );
+
+    // A rule with no reason is refused, naming the rule and the field.
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        b"- id: quiet\n  detection: TW-ROOT-001\n",
+    );
+    let refused = scan(&["--suppressions", &bad, &attack]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("suppression quiet: reason is required"));
+
+    // Suppressing root on the sample file: --fail-on no longer trips on it.
+    let root_rule = write(
+        dir.path(),
+        "root.yaml",
+        b"- id: drill\n  principal: \"arn:aws:iam::*:root\"\n  reason: break-glass drill\n- id: alice\n  principal: \"*:user/alice\"\n  reason: alice is testing the trail\n",
+    );
+    let sample = "../events/cloudtrail-delivery.json";
+    assert_eq!(scan(&["--fail-on", "high", sample]).status.code(), Some(1));
+    assert_eq!(
+        scan(&["--fail-on", "high", "--suppressions", &root_rule, sample])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn findings_print_as_ocsf_detection_findings_and_as_asff() {
+    let sample = "../events/cloudtrail-delivery.json";
+    let ocsf = jsonl(&scan(&["--format", "ocsf", sample]));
+    assert_eq!(ocsf.len(), 3);
+    for finding in &ocsf {
+        assert_eq!(finding["class_uid"], 2004);
+        assert_eq!(finding["metadata"]["product"]["name"], "trailwatch");
+        assert!(
+            finding["finding_info"]["uid"]
+                .as_str()
+                .unwrap()
+                .starts_with("F-")
+        );
+    }
+    let asff = jsonl(&scan(&["--format", "asff", sample]));
+    assert_eq!(asff.len(), 3);
+    for finding in &asff {
+        assert_eq!(finding["SchemaVersion"], "2018-10-08");
+        assert_eq!(finding["AwsAccountId"], "111122223333");
+        assert!(
+            finding["Resources"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        );
+    }
 }
 
 #[test]

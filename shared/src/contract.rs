@@ -19,6 +19,7 @@ fn features(principal: &str, event_id: &str, values: &[(Kind, &str)]) -> Feature
             .collect(),
         denied: false,
         instance_credentials: false,
+        aws_service: false,
         learns: true,
     }
 }

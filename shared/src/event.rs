@@ -26,6 +26,8 @@ pub struct Event {
     pub identity_type: Option<String>,
     /// The AWS service that invoked the call on the principal's behalf, if any.
     pub invoked_by: Option<String>,
+    /// `userIdentity.accessKeyId`: the long-term key (`AKIA…`) or session key (`ASIA…`) used.
+    pub access_key_id: Option<String>,
     /// `eventSource`, e.g. `cloudtrail.amazonaws.com`; a seed event's `EventType` may carry it
     /// as a `service:` prefix.
     pub event_source: Option<String>,
@@ -71,6 +73,18 @@ impl Event {
         } else {
             &self.raw
         }
+    }
+
+    /// Whether an AWS service made the call, itself or on a principal's behalf: the
+    /// `AWSService` identity, a call `invokedBy` a service (not the console's sign-in, where a
+    /// person acts), a service-linked role, or a `*.amazonaws.com` principal.
+    pub fn is_aws_service_call(&self) -> bool {
+        self.identity_type.as_deref() == Some("AWSService")
+            || self.invoked_by.as_deref().is_some_and(|service| {
+                service.ends_with(".amazonaws.com") && service != "signin.amazonaws.com"
+            })
+            || self.principal.contains(":role/aws-service-role/")
+            || self.principal.ends_with(".amazonaws.com")
     }
 
     pub fn is_service_prefix(&self, service: &str) -> bool {

@@ -8,7 +8,7 @@
 //! a finding's id is the same wherever and whenever it is computed — in `scan`, in any
 //! detector, on a retry — and a store can update it by id atomically.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::anomaly::{Anomaly, Detection, Severity};
 use crate::baseline::features::network_of;
 use crate::event::Event;
+use crate::suppress::Suppressions;
 
 /// Sample event ids a finding keeps.
 pub const MAX_SAMPLES: usize = 20;
@@ -52,8 +53,8 @@ pub struct Finding {
     pub principal: String,
     pub detection: DetectionRef,
     /// What the detection is about where that matters: the network of a first call from a
-    /// network, the API of a first call, the region of a first activity, the resource first
-    /// touched. `None` for detections about the call itself.
+    /// network, the region of a first activity. `None` for detections about the principal's
+    /// conduct (its calls are listed in `actions`).
     pub key: Option<String>,
     pub window_start: DateTime<Utc>,
     pub severity: Severity,
@@ -64,10 +65,14 @@ pub struct Finding {
     pub count: u64,
     /// The first events, at most [`MAX_SAMPLES`].
     pub event_ids: Vec<String>,
+    /// The calls (`service:Name`) seen.
+    pub actions: BTreeSet<String>,
     pub networks: BTreeSet<String>,
     pub user_agents: BTreeSet<String>,
     pub regions: BTreeSet<String>,
     pub resources: BTreeSet<String>,
+    /// The suppression rule that matched every event of the finding, if one did: stored,
+    /// raising no alert. One event no rule matches lifts it.
     pub suppressed_by: Option<String>,
 }
 
@@ -77,9 +82,9 @@ pub fn key_of(detection: &Detection, event: &Event) -> Option<String> {
         "TW-BASE-NETWORK" | "TW-BASE-NETWORK-CLIENT" | "TW-BASE-INSTANCECREDS" => {
             event.source_ip.as_deref().and_then(network_of)
         }
-        "TW-BASE-API" | "TW-BASE-API-DENIED" => Some(event.action()),
         "TW-BASE-REGION" => event.region.clone(),
-        "TW-BASE-ASSET" => event.assets.first().cloned(),
+        // First calls, denied or not, and first touches are one finding a window, listing
+        // the calls and resources: a dozen APIs probed is one thing that happened, not twelve.
         _ => None,
     }
 }
@@ -109,107 +114,153 @@ pub fn finding_id(
 }
 
 /// FNV-1a, 64 bits: small, stable and good enough to name findings (not a security hash).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 
-fn insert_bounded(set: &mut BTreeSet<String>, value: Option<String>) {
-    if let Some(value) = value
-        && (set.len() < MAX_SEEN || set.contains(&value))
-    {
-        set.insert(value);
-    }
+/// One detection of one event, as it counts toward its finding (and its principal's trail
+/// of findings, for incidents).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub finding_id: String,
+    pub account_id: Option<String>,
+    pub principal: String,
+    /// The access key the call was signed with, where the record names one.
+    pub access_key: Option<String>,
+    pub detection: DetectionRef,
+    pub key: Option<String>,
+    pub window_start: DateTime<Utc>,
+    pub severity: Severity,
+    pub reason: String,
+    pub event_id: String,
+    pub event_time: DateTime<Utc>,
+    pub action: String,
+    pub network: Option<String>,
+    pub user_agent: Option<String>,
+    pub region: Option<String>,
+    pub resources: Vec<String>,
+    pub suppressed_by: Option<String>,
 }
 
-/// Findings gathered in memory, as `scan` gathers them: each event counted once per finding
-/// however often it arrives.
-#[derive(Debug, Default)]
-pub struct FindingBook {
-    settings: FindingSettings,
-    findings: HashMap<String, Finding>,
-    counted: HashSet<(String, String)>,
-}
-
-impl FindingBook {
-    pub fn new(settings: FindingSettings) -> Self {
-        Self {
-            settings,
-            ..Self::default()
-        }
-    }
-
-    /// Adds each detection of an anomaly to its finding; returns the ids of the findings it
-    /// touched (none for an event already counted).
-    pub fn add(&mut self, event: &Event, anomaly: &Anomaly) -> Vec<String> {
-        let mut touched = Vec::new();
-        let window_start = window_start(anomaly.event_time, &self.settings);
-        for detection in &anomaly.detections {
+/// What each detection of an anomalous event adds to its finding, with the suppression rule
+/// that matches it, if any.
+pub fn contributions(
+    event: &Event,
+    anomaly: &Anomaly,
+    settings: &FindingSettings,
+    suppressions: &Suppressions,
+) -> Vec<Contribution> {
+    let window_start = window_start(anomaly.event_time, settings);
+    anomaly
+        .detections
+        .iter()
+        .map(|detection| {
             let key = key_of(detection, event);
-            let id = finding_id(
-                anomaly.account_id.as_deref(),
-                &anomaly.principal,
-                &detection.id,
-                key.as_deref(),
-                window_start,
-            );
-            if !self.counted.insert((id.clone(), anomaly.event_id.clone())) {
-                continue;
-            }
-            let finding = self.findings.entry(id.clone()).or_insert_with(|| Finding {
-                id: id.clone(),
+            Contribution {
+                finding_id: finding_id(
+                    anomaly.account_id.as_deref(),
+                    &anomaly.principal,
+                    &detection.id,
+                    key.as_deref(),
+                    window_start,
+                ),
                 account_id: anomaly.account_id.clone(),
                 principal: anomaly.principal.clone(),
-                detection: DetectionRef {
-                    id: detection.id.clone(),
-                    title: detection.title.clone(),
-                    tactic: detection.tactic.clone(),
-                    technique: detection.technique.clone(),
-                },
-                key: key.clone(),
+                access_key: event.access_key_id.clone(),
+                detection: DetectionRef::of(detection),
+                key,
                 window_start,
                 severity: detection.severity,
                 reason: detection.reason.clone(),
-                first_seen: anomaly.event_time,
-                last_seen: anomaly.event_time,
-                count: 0,
-                event_ids: Vec::new(),
-                networks: BTreeSet::new(),
-                user_agents: BTreeSet::new(),
-                regions: BTreeSet::new(),
-                resources: BTreeSet::new(),
-                suppressed_by: None,
-            });
-            finding.count += 1;
-            finding.severity = finding.severity.max(detection.severity);
-            if anomaly.event_time < finding.first_seen {
-                finding.first_seen = anomaly.event_time;
-                finding.reason = detection.reason.clone();
+                event_id: anomaly.event_id.clone(),
+                event_time: anomaly.event_time,
+                action: anomaly.action.clone(),
+                network: event.source_ip.as_deref().and_then(network_of),
+                user_agent: event.user_agent.clone(),
+                region: event.region.clone(),
+                resources: event.assets.iter().take(MAX_SEEN).cloned().collect(),
+                suppressed_by: suppressions
+                    .suppressing(detection, event)
+                    .map(str::to_string),
             }
-            finding.last_seen = finding.last_seen.max(anomaly.event_time);
-            if finding.event_ids.len() < MAX_SAMPLES {
-                finding.event_ids.push(anomaly.event_id.clone());
-            }
-            insert_bounded(
-                &mut finding.networks,
-                event.source_ip.as_deref().and_then(network_of),
-            );
-            insert_bounded(&mut finding.user_agents, event.user_agent.clone());
-            insert_bounded(&mut finding.regions, event.region.clone());
-            for asset in event.assets.iter().take(MAX_SEEN) {
-                insert_bounded(&mut finding.resources, Some(asset.clone()));
-            }
-            touched.push(id);
+        })
+        .collect()
+}
+
+impl DetectionRef {
+    pub fn of(detection: &Detection) -> Self {
+        Self {
+            id: detection.id.clone(),
+            title: detection.title.clone(),
+            tactic: detection.tactic.clone(),
+            technique: detection.technique.clone(),
         }
-        touched
+    }
+}
+
+impl Finding {
+    /// The finding a contribution opens, before it is counted.
+    pub fn opened_by(contribution: &Contribution) -> Self {
+        Self {
+            id: contribution.finding_id.clone(),
+            account_id: contribution.account_id.clone(),
+            principal: contribution.principal.clone(),
+            detection: contribution.detection.clone(),
+            key: contribution.key.clone(),
+            window_start: contribution.window_start,
+            severity: contribution.severity,
+            reason: contribution.reason.clone(),
+            first_seen: contribution.event_time,
+            last_seen: contribution.event_time,
+            count: 0,
+            event_ids: Vec::new(),
+            actions: BTreeSet::new(),
+            networks: BTreeSet::new(),
+            user_agents: BTreeSet::new(),
+            regions: BTreeSet::new(),
+            resources: BTreeSet::new(),
+            suppressed_by: contribution.suppressed_by.clone(),
+        }
     }
 
-    /// The findings, oldest first.
-    pub fn findings(&self) -> Vec<&Finding> {
-        let mut findings: Vec<&Finding> = self.findings.values().collect();
-        findings.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
-        findings
+    /// Counts one event in. The caller counts each event once (see [`crate::casebook`]).
+    pub fn absorb(&mut self, contribution: &Contribution) {
+        self.count += 1;
+        self.severity = self.severity.max(contribution.severity);
+        if contribution.event_time < self.first_seen {
+            self.first_seen = contribution.event_time;
+            self.reason = contribution.reason.clone();
+        }
+        self.last_seen = self.last_seen.max(contribution.event_time);
+        if self.event_ids.len() < MAX_SAMPLES {
+            self.event_ids.push(contribution.event_id.clone());
+        }
+        insert_bounded(&mut self.actions, Some(&contribution.action));
+        insert_bounded(&mut self.networks, contribution.network.as_ref());
+        insert_bounded(&mut self.user_agents, contribution.user_agent.as_ref());
+        insert_bounded(&mut self.regions, contribution.region.as_ref());
+        for resource in &contribution.resources {
+            insert_bounded(&mut self.resources, Some(resource));
+        }
+        if contribution.suppressed_by.is_none() {
+            self.suppressed_by = None;
+        }
+    }
+
+    pub fn is_suppressed(&self) -> bool {
+        self.suppressed_by.is_some()
+    }
+}
+
+/// Adds a value to a set of at most [`MAX_SEEN`].
+pub fn insert_bounded(set: &mut BTreeSet<String>, value: Option<&String>) {
+    if let Some(value) = value
+        && set.len() < MAX_SEEN
+        && !set.contains(value)
+    {
+        set.insert(value.clone());
     }
 }
 

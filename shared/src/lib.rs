@@ -5,6 +5,7 @@
 pub mod adapters;
 pub mod anomaly;
 pub mod baseline;
+pub mod casebook;
 pub mod collect;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
@@ -13,12 +14,15 @@ pub mod detect;
 pub mod engine;
 pub mod enqueue;
 pub mod event;
+pub mod export;
 pub mod finding;
+pub mod incident;
 pub mod ingest;
 pub mod input;
 pub mod ports;
 pub mod rules;
 pub mod sigma;
+pub mod suppress;
 
 pub use anomaly::{Anomaly, Detection, Severity};
 pub use engine::Engine;

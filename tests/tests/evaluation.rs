@@ -5,10 +5,12 @@
 use trailwatch_shared::Engine;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
+use trailwatch_shared::casebook::Casebook;
 use trailwatch_shared::ports::ProfileStore;
 use trailwatch_tests::harness::Harness;
 use trailwatch_tests::simulation::{
-    ATTACKS, Figures, Labelled, Score, Simulation, evaluate, simulate,
+    ATTACKS, CaseScore, Figure, Figures, Labelled, Score, Simulation, evaluate, evaluate_cases,
+    simulate,
 };
 
 const SEEDS: [u64; 8] = [1, 2, 3, 5, 8, 13, 21, 34];
@@ -35,6 +37,8 @@ const PRECISION_WORST: f64 = 0.70;
 const FALSE_ALERTS_PER_PRINCIPAL_DAY: f64 = 0.04;
 const LOW_PER_PRINCIPAL_DAY: f64 = 0.80;
 const WORST_PRINCIPAL_DAY: usize = 4;
+/// Findings (medium or above) a benign principal-day may bring, each seed.
+const FINDINGS_PER_PRINCIPAL_DAY: f64 = 0.04;
 
 /// A call an AWS service made: CloudTrail names the service as the source.
 fn by_aws_service(record: &serde_json::Value) -> bool {
@@ -83,11 +87,20 @@ fn describe(seed: u64, simulation: &Simulation, score: &Score) {
 async fn detection_figures_over_several_seeds_meet_their_floors_and_budgets() {
     let engine = Engine::default();
     let mut scores = Vec::new();
+    let mut case_scores = Vec::new();
     for seed in SEEDS {
         let simulation = simulate(seed);
-        let outcomes = evaluate(&simulation.records, &engine, &MemoryProfileStore::default()).await;
+        let mut cases = Casebook::default();
+        let outcomes = evaluate_cases(
+            &simulation.records,
+            &engine,
+            &MemoryProfileStore::default(),
+            &mut cases,
+        )
+        .await;
         let score = Score::of(&simulation, &outcomes);
         describe(seed, &simulation, &score);
+        case_scores.push(judge_cases(seed, &simulation, &outcomes, &cases));
         println!(
             "    attacks alerted {}/{}, attack events alerted {}/{}; {} false alerts ({:.3} per principal-day, worst principal-day {}), {} low ({:.2} per principal-day)",
             score.attacks_alerted(),
@@ -191,6 +204,80 @@ async fn detection_figures_over_several_seeds_meet_their_floors_and_budgets() {
         "low anomalies per principal-day {}",
         figures.low_per_principal_day
     );
+    let figure = |measure: &dyn Fn(&CaseScore) -> f64| {
+        Figure::of(&case_scores.iter().map(measure).collect::<Vec<_>>())
+    };
+    println!(
+        "  attacks found (a finding at medium+ or an incident): {}",
+        figure(&|score| score.attacks_found as f64)
+    );
+    println!(
+        "  attacks found as incidents:       {}",
+        figure(&|score| score.attacks_as_incidents() as f64)
+    );
+    println!(
+        "  multi-tactic attacks, each one incident: {}",
+        figure(&|score| score.sequences.len() as f64)
+    );
+    println!(
+        "  findings per benign principal-day: {}",
+        figure(&CaseScore::findings_per_principal_day)
+    );
+    println!(
+        "  alerting anomalies per benign principal-day (one line each before): {}",
+        figure(&|score| score.benign_alerting_anomalies as f64 / score.principal_days as f64)
+    );
+}
+
+/// Findings and incidents of one seed: every attack that spans tactics is one incident,
+/// no benign activity (surprises included) makes one, and findings stay within budget.
+fn judge_cases(
+    seed: u64,
+    simulation: &Simulation,
+    outcomes: &[trailwatch_tests::simulation::Outcome],
+    cases: &Casebook,
+) -> CaseScore {
+    let score = CaseScore::of(simulation, outcomes, cases);
+    println!(
+        "    {} findings, {} incidents; attacks found {}/{}, as incidents {}; {} benign findings at medium+ ({:.3} per principal-day) where {} anomalies alerted",
+        cases.findings().len(),
+        cases.incidents().len(),
+        score.attacks_found,
+        ATTACKS.len(),
+        score.attacks_as_incidents(),
+        score.benign_findings,
+        score.findings_per_principal_day(),
+        score.benign_alerting_anomalies,
+    );
+    for incident in cases.incidents() {
+        println!("    incident [{}] {}", incident.severity, incident.summary);
+    }
+    assert!(
+        score.benign_incidents.is_empty(),
+        "seed {seed}: incidents of benign activity: {:?}",
+        score.benign_incidents
+    );
+    for (attack, incidents) in &score.attack_incidents {
+        if score.sequences.contains(attack) {
+            assert_eq!(
+                *incidents, 1,
+                "seed {seed}: {attack} spans tactics but makes {incidents} incidents"
+            );
+        }
+    }
+    // The leaked key's intrusion (escalation, then the trail stopped and a snapshot shared)
+    // and the CI session's escalation span tactics on every seed.
+    assert!(
+        score.sequences.len() >= 3,
+        "seed {seed}: too few attacks span tactics to judge incidents: {:?}",
+        score.sequences
+    );
+    assert!(
+        score.findings_per_principal_day() <= FINDINGS_PER_PRINCIPAL_DAY,
+        "seed {seed}: {:.3} findings per benign principal-day",
+        score.findings_per_principal_day()
+    );
+    score
 }
 
 /// Set to `1` to compare the stores on the whole simulated account (about 20,000 events,

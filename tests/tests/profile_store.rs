@@ -110,6 +110,7 @@ async fn a_warm_detectors_cache_is_bounded_in_bytes_and_forgetting_changes_no_an
             values: assets.into_iter().map(|a| (Kind::Asset, a)).collect(),
             denied: false,
             instance_credentials: false,
+            aws_service: false,
             learns: true,
         };
         let store = &store;
@@ -197,6 +198,7 @@ async fn a_cold_detector_reads_an_events_known_values_in_one_call_and_writes_non
             .collect(),
         denied: false,
         instance_credentials: false,
+        aws_service: false,
         learns,
     };
     let warm = DynamoDbProfileStore::new(harness.dynamodb.clone(), harness.profiles_table());

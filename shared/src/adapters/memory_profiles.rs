@@ -273,6 +273,7 @@ mod tests {
                 values: vec![(Kind::Asset, format!("arn:aws:s3:::bucket-{number}"))],
                 denied: false,
                 instance_credentials: false,
+                aws_service: false,
                 learns: true,
             };
             store
@@ -292,6 +293,7 @@ mod tests {
             values: vec![(Kind::Asset, "arn:aws:s3:::bucket-24".into())],
             denied: false,
             instance_credentials: false,
+            aws_service: false,
             learns: true,
         };
         let observation = store

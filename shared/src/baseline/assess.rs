@@ -114,6 +114,11 @@ pub fn assess(
     config: &BaselineConfig,
 ) -> Vec<Detection> {
     let mut detections = Vec::new();
+    // A service failing to deliver its logs is a misconfiguration the rules and one finding
+    // report, not a thousand first-seen values, bursts and spikes of an attacker.
+    if features.aws_service && !config.judge_aws_services {
+        return detections;
+    }
     let principal = &features.principal;
 
     if observation.first_seen.is_none()

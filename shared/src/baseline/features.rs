@@ -59,6 +59,8 @@ pub struct Features {
     pub denied: bool,
     /// Credentials of an EC2 instance's role (session named for the instance id).
     pub instance_credentials: bool,
+    /// An AWS service made the call (see [`Event::is_aws_service_call`]).
+    pub aws_service: bool,
     /// Whether the profile learns from the event. An event someone posted (not one AWS
     /// delivered) is assessed against the profile but teaches it nothing: forged history
     /// must not make an attacker's network "known".
@@ -94,6 +96,7 @@ impl Features {
             values,
             denied: event.error_code.as_deref().is_some_and(is_access_denied),
             instance_credentials: is_instance_session(event),
+            aws_service: event.is_aws_service_call(),
             learns: true,
         }
     }

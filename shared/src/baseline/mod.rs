@@ -38,6 +38,10 @@ pub struct BaselineConfig {
     /// role ARNs (`arn:aws:iam::…:role/Name`, matching any session of the role) or IAM user
     /// ARNs. Everyone else's posted events are assessed but teach nothing.
     pub trusted_backfill_roles: Vec<String>,
+    /// Whether calls AWS services make (`AWSService`, `invokedBy`, service-linked roles) are
+    /// judged against their baselines like anyone's: first-seen values, access-denied bursts,
+    /// volume spikes. Off by default; they still learn, and the rules still judge them.
+    pub judge_aws_services: bool,
 }
 
 impl Default for BaselineConfig {
@@ -54,6 +58,7 @@ impl Default for BaselineConfig {
             volume_history_hours: 14 * 24,
             state_ttl: Duration::days(90),
             trusted_backfill_roles: Vec::new(),
+            judge_aws_services: false,
         }
     }
 }
@@ -172,6 +177,19 @@ impl BaselineConfig {
                 .filter(|role| !role.is_empty())
                 .map(str::to_string)
                 .collect();
+        }
+        if let Some(value) = lookup("judge_aws_services") {
+            config.judge_aws_services = match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => true,
+                "false" | "no" | "0" => false,
+                _ => {
+                    return Err(SettingError {
+                        name: name_of("judge_aws_services"),
+                        expected: "true or false",
+                        value,
+                    });
+                }
+            };
         }
         if let Some(days) = whole("state_ttl_days")? {
             config.state_ttl = Duration::days(days.max(1) as i64);

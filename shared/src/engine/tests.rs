@@ -133,3 +133,31 @@ fn severity_is_raised_only_by_corroboration() {
         Some(Critical)
     );
 }
+
+#[test]
+fn calls_aws_services_make_are_told_from_calls_people_make() {
+    let identity = |identity: Value| {
+        event(json!({"eventID": "e", "eventTime": "2026-11-02T09:00:00Z",
+            "eventSource": "s3.amazonaws.com", "eventName": "PutObject",
+            "userIdentity": identity}))
+    };
+    let service =
+        identity(json!({"type": "AWSService", "invokedBy": "delivery.logs.amazonaws.com"}));
+    assert_eq!(service.principal, "delivery.logs.amazonaws.com");
+    assert!(service.is_aws_service_call());
+    let on_behalf = identity(json!({"type": "AssumedRole",
+        "arn": "arn:aws:sts::111122223333:assumed-role/app/s", "invokedBy": "secretsmanager.amazonaws.com",
+        "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::111122223333:role/app"}}}));
+    assert!(on_behalf.is_aws_service_call());
+    let linked = identity(json!({"type": "AssumedRole",
+        "arn": "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForConfig/s",
+        "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"}}}));
+    assert!(linked.is_aws_service_call());
+    // A person in the console: `invokedBy: signin.amazonaws.com` is not a service at work.
+    let console = identity(
+        json!({"type": "Root", "arn": "arn:aws:iam::111122223333:root",
+        "invokedBy": "signin.amazonaws.com", "accessKeyId": "ASIAROOTCONSOLE"}),
+    );
+    assert!(!console.is_aws_service_call());
+    assert_eq!(console.access_key_id.as_deref(), Some("ASIAROOTCONSOLE"));
+}

@@ -38,6 +38,7 @@ pub fn parse_at(
             principal: principal(identity),
             identity_type: identity.and_then(|identity| optional_string(identity, "type")),
             invoked_by: identity.and_then(|identity| optional_string(identity, "invokedBy")),
+            access_key_id: identity.and_then(|identity| optional_string(identity, "accessKeyId")),
             event_source: Some(event_source?),
             event_name,
             event_time: event_time?,

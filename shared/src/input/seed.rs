@@ -46,6 +46,7 @@ pub fn parse(index: usize, object: &Map<String, Value>) -> Result<Event, Vec<Pro
             principal: role_id?,
             identity_type: None,
             invoked_by: None,
+            access_key_id: None,
             event_source,
             event_name,
             event_time: event_time?,

@@ -18,10 +18,23 @@ pub fn assumed_role(role: &str, session: &str, mfa: bool) -> Value {
         .collect::<String>();
     json!({"type": "AssumedRole", "principalId": format!("{role_id}:{session}"),
            "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"), "accountId": ACCOUNT,
-           "accessKeyId": "ASIAEXAMPLESESSION01",
+           "accessKeyId": session_key(&format!("{role}/{session}")),
            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": role_id,
                "arn": format!("arn:aws:iam::{ACCOUNT}:role/{role}"), "accountId": ACCOUNT, "userName": role},
                "attributes": {"creationDate": "2026-10-01T00:00:00Z", "mfaAuthenticated": mfa.to_string()}}})
+}
+
+/// A role session's temporary key (`ASIA…`), named for what signed it in; [`super::calls::record`]
+/// renews it every 12 hours, as sessions expire.
+pub fn session_key(signed_in: &str) -> String {
+    format!("ASIA{:016X}", fnv1a(signed_in))
+}
+
+/// FNV-1a: stable names for simulated keys.
+pub fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// A session of an Identity Center permission set, named for the person.

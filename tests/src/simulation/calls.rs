@@ -122,6 +122,17 @@ pub fn record(
         "recipientAccountId": ACCOUNT,
         "eventCategory": if call.data_event { "Data" } else { "Management" }
     });
+    // Role sessions last at most 12 hours: each half-day signs in anew, with a new key.
+    if let Some(key) = identity["accessKeyId"]
+        .as_str()
+        .filter(|key| key.starts_with("ASIA"))
+    {
+        let half_day = at.timestamp().div_euclid(12 * 3600);
+        record["userIdentity"]["accessKeyId"] = json!(format!(
+            "ASIA{:016X}",
+            super::actors::fnv1a(&format!("{key}/{half_day}"))
+        ));
+    }
     if let Some((code, message)) = call.error {
         record["errorCode"] = json!(code);
         record["errorMessage"] = json!(message);

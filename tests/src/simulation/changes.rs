@@ -233,12 +233,21 @@ impl Generator<'_> {
                         self.rng.u8(1..255)
                     );
                     let agent = "aws-sdk-java/2.28.11 Linux/6.8 OpenJDK_64-Bit_Server_VM/21.0.4+7-LTS Java/21.0.4 vendor/Eclipse_Adoptium";
+                    // A device of its own signs in on its own: a session key of its own.
+                    let mut laptop = who.identity.clone();
+                    if laptop["accessKeyId"]
+                        .as_str()
+                        .is_some_and(|key| key.starts_with("ASIA"))
+                    {
+                        laptop["accessKeyId"] =
+                            json!(super::actors::session_key(&format!("{home}laptop")));
+                    }
                     for minute in 0..self.rng.i64(5..20) {
                         let address = format!("{home}{}", self.rng.u8(1..255));
                         let (service, name) = who.calls[self.rng.usize(0..who.calls.len())];
                         let call = super::calls::shaped(self.rng, service, name, at);
                         self.push(
-                            &who.identity,
+                            &laptop,
                             &call,
                             at + Duration::minutes(minute * 3),
                             &Origin {

@@ -18,7 +18,7 @@ use fastrand::Rng;
 use serde_json::Value;
 
 pub use attacks::ATTACKS;
-pub use score::{Figure, Figures, Outcome, Score, evaluate};
+pub use score::{CaseScore, Figure, Figures, Outcome, Score, evaluate, evaluate_cases};
 
 pub const ACCOUNT: &str = "111122223333";
 

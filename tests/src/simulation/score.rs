@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::Utc;
 use trailwatch_shared::Engine;
 use trailwatch_shared::Severity;
+use trailwatch_shared::casebook::Casebook;
+use trailwatch_shared::incident::counts_as_tactic;
 use trailwatch_shared::ports::ProfileStore;
 
 use super::{ATTACKS, Labelled, Simulation};
@@ -17,6 +19,8 @@ pub struct Outcome {
     pub severity: Option<Severity>,
     /// The detections' ids, in the order the engine made them.
     pub detections: Vec<String>,
+    /// The findings the event was counted into.
+    pub findings: Vec<String>,
 }
 
 /// Evaluates records in event-time order against `profiles`, as one detector would.
@@ -24,6 +28,16 @@ pub async fn evaluate<S: ProfileStore>(
     records: &[Labelled],
     engine: &Engine,
     profiles: &S,
+) -> Vec<Outcome> {
+    evaluate_cases(records, engine, profiles, &mut Casebook::default()).await
+}
+
+/// As [`evaluate`], gathering findings and incidents in `cases`.
+pub async fn evaluate_cases<S: ProfileStore>(
+    records: &[Labelled],
+    engine: &Engine,
+    profiles: &S,
+    cases: &mut Casebook,
 ) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(records.len());
     for labelled in records {
@@ -33,7 +47,12 @@ pub async fn evaluate<S: ProfileStore>(
             .evaluate(&event, profiles, Utc::now())
             .await
             .unwrap_or_else(|error| panic!("evaluating {}: {error}", event.event_id));
+        let findings = anomaly
+            .as_ref()
+            .map(|anomaly| cases.record(&event, anomaly).findings)
+            .unwrap_or_default();
         outcomes.push(Outcome {
+            findings,
             principal: event.principal.clone(),
             severity: anomaly.as_ref().map(|anomaly| anomaly.severity),
             detections: anomaly
@@ -224,4 +243,126 @@ impl Figures {
             low_per_principal_day: figure(Score::low_per_principal_day),
         }
     }
+}
+
+/// What findings and incidents made of one simulation.
+#[derive(Debug, Default)]
+pub struct CaseScore {
+    /// Per attack: the incidents holding one of its findings.
+    pub attack_incidents: Vec<(&'static str, usize)>,
+    /// Attacks whose own findings span two tactics, one at medium or above, for one
+    /// principal: each must make one incident.
+    pub sequences: Vec<&'static str>,
+    /// Attacks found as a finding of medium or above (not suppressed), or in an incident.
+    pub attacks_found: usize,
+    /// Incidents holding no attack event, with their summaries.
+    pub benign_incidents: Vec<String>,
+    /// Findings of medium or above on benign events only: what a person would read.
+    pub benign_findings: usize,
+    pub principal_days: usize,
+    /// Anomalies (medium or above) on benign events, for comparison: one line each before.
+    pub benign_alerting_anomalies: usize,
+}
+
+impl CaseScore {
+    pub fn of(simulation: &Simulation, outcomes: &[Outcome], cases: &Casebook) -> CaseScore {
+        let mut score = CaseScore::default();
+        let mut attack_findings: HashMap<&str, HashSet<&str>> = HashMap::new();
+        let mut attack_finding_ids: HashSet<&str> = HashSet::new();
+        let mut principal_days: HashSet<(&str, &str)> = HashSet::new();
+        for (labelled, outcome) in simulation.records.iter().zip(outcomes) {
+            match labelled.attack {
+                Some(attack) => {
+                    let found = attack_findings.entry(attack).or_default();
+                    for finding in &outcome.findings {
+                        found.insert(finding);
+                        attack_finding_ids.insert(finding);
+                    }
+                }
+                None => {
+                    let day = &labelled.record["eventTime"].as_str().unwrap_or_default()[..10];
+                    principal_days.insert((&outcome.principal, day));
+                    if outcome
+                        .severity
+                        .is_some_and(|severity| severity >= Severity::Medium)
+                    {
+                        score.benign_alerting_anomalies += 1;
+                    }
+                }
+            }
+        }
+        score.principal_days = principal_days.len();
+        let incidents = cases.incidents();
+        for attack in ATTACKS {
+            let findings = attack_findings.get(attack);
+            let holds = |id: &String| findings.is_some_and(|found| found.contains(id.as_str()));
+            let touched = incidents
+                .iter()
+                .filter(|incident| incident.finding_ids.iter().any(holds))
+                .count();
+            let alerting = findings.is_some_and(|found| {
+                found.iter().any(|id| {
+                    cases.finding(id).is_some_and(|finding| {
+                        finding.severity >= Severity::Medium && !finding.is_suppressed()
+                    })
+                })
+            });
+            if touched > 0 || alerting {
+                score.attacks_found += 1;
+            }
+            if findings.is_some_and(|found| spans_tactics(found, cases)) {
+                score.sequences.push(attack);
+            }
+            score.attack_incidents.push((attack, touched));
+        }
+        score.benign_incidents = incidents
+            .iter()
+            .filter(|incident| {
+                !incident
+                    .finding_ids
+                    .iter()
+                    .any(|id| attack_finding_ids.contains(id.as_str()))
+            })
+            .map(|incident| format!("[{}] {}", incident.severity, incident.summary))
+            .collect();
+        score.benign_findings = cases
+            .findings()
+            .iter()
+            .filter(|finding| {
+                finding.severity >= Severity::Medium
+                    && !finding.is_suppressed()
+                    && !attack_finding_ids.contains(finding.id.as_str())
+            })
+            .count();
+        score
+    }
+
+    pub fn attacks_as_incidents(&self) -> usize {
+        self.attack_incidents
+            .iter()
+            .filter(|(_, incidents)| *incidents > 0)
+            .count()
+    }
+
+    pub fn findings_per_principal_day(&self) -> f64 {
+        ratio(self.benign_findings, self.principal_days)
+    }
+}
+
+/// Whether findings of one principal span two tactics with one at medium or above.
+fn spans_tactics(finding_ids: &HashSet<&str>, cases: &Casebook) -> bool {
+    let mut by_principal: HashMap<&str, (HashSet<&str>, Severity)> = HashMap::new();
+    for finding in finding_ids.iter().filter_map(|id| cases.finding(id)) {
+        if !counts_as_tactic(&finding.detection.id, finding.severity) {
+            continue;
+        }
+        let (tactics, strongest) = by_principal
+            .entry(&finding.principal)
+            .or_insert((HashSet::new(), Severity::Low));
+        tactics.insert(&finding.detection.tactic);
+        *strongest = (*strongest).max(finding.severity);
+    }
+    by_principal
+        .values()
+        .any(|(tactics, strongest)| tactics.len() >= 2 && *strongest >= Severity::Medium)
 }

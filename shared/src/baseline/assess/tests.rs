@@ -15,6 +15,7 @@ fn features(denied: bool, instance: bool) -> Features {
         values: vec![],
         denied,
         instance_credentials: instance,
+        aws_service: false,
         learns: true,
     }
 }
@@ -325,4 +326,38 @@ fn learning_ends_with_enough_days_and_events() {
     };
     assert!(observation.learning(at(12, 23), &config));
     assert!(!observation.learning(at(13, 0), &config));
+}
+
+#[test]
+fn aws_services_raise_no_baseline_detection_unless_the_setting_turns_them_on() {
+    let service = Features {
+        principal: "delivery.logs.amazonaws.com".into(),
+        aws_service: true,
+        ..features(true, false)
+    };
+    let observation = Observation {
+        new_values: vec![
+            (Kind::Api, "s3:PutObject".into()),
+            (Kind::Network, "delivery.logs.amazonaws.com".into()),
+        ],
+        denied_in_window: 10,
+        denied_burst: true,
+        volume_spike: true,
+        ..known()
+    };
+    let config = BaselineConfig::default();
+    assert!(assess(&service, &observation, at(15, 0), &config).is_empty());
+    let judged = BaselineConfig {
+        judge_aws_services: true,
+        ..config
+    };
+    let detections = assess(&service, &observation, at(15, 0), &judged);
+    assert!(
+        ids(&detections).contains(&"TW-BASE-DENIED"),
+        "{detections:?}"
+    );
+    assert!(
+        ids(&detections).contains(&"TW-BASE-VOLUME"),
+        "{detections:?}"
+    );
 }

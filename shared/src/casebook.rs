@@ -1,0 +1,157 @@
+//! What anomalies come to for a person: findings (one per account, principal, detection and
+//! key in a window), incidents (a principal's findings across tactics), and suppression.
+//! [`Triage`] says how; [`Casebook`] keeps them in memory, as `trailwatch scan` does. The
+//! detector's DynamoDB store merges with the same [`Finding::absorb`] and [`Trail::absorb`].
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Duration;
+
+use crate::anomaly::Anomaly;
+use crate::baseline::SettingError;
+use crate::event::Event;
+use crate::finding::{Contribution, Finding, FindingSettings, contributions};
+use crate::incident::{Incident, IncidentChange, IncidentSettings, Trail, trail_key};
+use crate::suppress::Suppressions;
+
+/// How anomalies become findings and incidents.
+#[derive(Debug, Clone, Default)]
+pub struct Triage {
+    pub findings: FindingSettings,
+    pub incidents: IncidentSettings,
+    pub suppressions: Suppressions,
+}
+
+impl Triage {
+    /// What an anomalous event adds to its findings.
+    pub fn contributions(&self, event: &Event, anomaly: &Anomaly) -> Vec<Contribution> {
+        contributions(event, anomaly, &self.findings, &self.suppressions)
+    }
+}
+
+/// What recording one anomalous event changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recorded {
+    /// Findings the event was counted into (none when it was counted before).
+    pub findings: Vec<String>,
+    /// Incidents it opened or changed, and how.
+    pub incidents: Vec<(String, IncidentChange)>,
+}
+
+/// Findings and incidents gathered in memory: each event counted once per finding however
+/// often it arrives.
+#[derive(Debug, Default)]
+pub struct Casebook {
+    triage: Triage,
+    findings: HashMap<String, Finding>,
+    counted: HashSet<(String, String)>,
+    trails: HashMap<String, Trail>,
+    incidents: HashMap<String, Incident>,
+    /// Events whose every detection a suppression rule matched.
+    wholly_suppressed: HashSet<String>,
+}
+
+impl Casebook {
+    pub fn new(triage: Triage) -> Self {
+        Self {
+            triage,
+            ..Self::default()
+        }
+    }
+
+    pub fn triage(&self) -> &Triage {
+        &self.triage
+    }
+
+    /// Counts an anomalous event into its findings and its subject's trail.
+    pub fn record(&mut self, event: &Event, anomaly: &Anomaly) -> Recorded {
+        let mut recorded = Recorded::default();
+        let contributions = self.triage.contributions(event, anomaly);
+        if !contributions.is_empty()
+            && contributions
+                .iter()
+                .all(|contribution| contribution.suppressed_by.is_some())
+        {
+            self.wholly_suppressed.insert(anomaly.event_id.clone());
+        }
+        for contribution in contributions {
+            if !self.counted.insert((
+                contribution.finding_id.clone(),
+                contribution.event_id.clone(),
+            )) {
+                continue;
+            }
+            self.findings
+                .entry(contribution.finding_id.clone())
+                .or_insert_with(|| Finding::opened_by(&contribution))
+                .absorb(&contribution);
+            recorded.findings.push(contribution.finding_id.clone());
+            let trail = self
+                .trails
+                .entry(trail_key(
+                    &contribution.principal,
+                    contribution.access_key.as_deref(),
+                ))
+                .or_insert_with(|| Trail::new(&contribution));
+            if let Some(change) = trail.absorb(&contribution, &self.triage.incidents)
+                && let Some(incident) = &trail.incident
+            {
+                self.incidents.insert(incident.id.clone(), incident.clone());
+                recorded.incidents.push((incident.id.clone(), change));
+            }
+        }
+        recorded
+    }
+
+    /// Whether a suppression rule matched every detection of this event.
+    pub fn is_wholly_suppressed(&self, event_id: &str) -> bool {
+        self.wholly_suppressed.contains(event_id)
+    }
+
+    /// The findings, oldest first.
+    pub fn findings(&self) -> Vec<&Finding> {
+        let mut findings: Vec<&Finding> = self.findings.values().collect();
+        findings.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
+        findings
+    }
+
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.findings.get(id)
+    }
+
+    /// The incidents, oldest first.
+    pub fn incidents(&self) -> Vec<&Incident> {
+        let mut incidents: Vec<&Incident> = self.incidents.values().collect();
+        incidents.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
+        incidents
+    }
+}
+
+/// The finding and incident windows from settings (`finding_window_hours`,
+/// `incident_window_hours`), named by `name_of` in errors.
+pub fn window_settings(
+    lookup: impl Fn(&str) -> Option<String>,
+    name_of: impl Fn(&str) -> String,
+) -> Result<(FindingSettings, IncidentSettings), SettingError> {
+    let hours = |key: &str| -> Result<Option<Duration>, SettingError> {
+        lookup(key)
+            .map(|value| match value.trim().parse::<i64>() {
+                Ok(hours) if (1..=24 * 366).contains(&hours) => Ok(Duration::hours(hours)),
+                _ => Err(SettingError {
+                    name: name_of(key),
+                    expected: "a whole number of hours from 1 to 8784",
+                    value,
+                }),
+            })
+            .transpose()
+    };
+    let mut findings = FindingSettings::default();
+    let mut incidents = IncidentSettings::default();
+    if let Some(window) = hours("finding_window_hours")? {
+        findings.window = window;
+    }
+    if let Some(window) = hours("incident_window_hours")? {
+        incidents.window = window;
+    }
+    Ok((findings, incidents))
+}
