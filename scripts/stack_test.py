@@ -211,6 +211,44 @@ def delivery_file_through_the_stack(state):
     assert all(id.startswith("SIGMA-") for id in ids), ids
 
 
+def attack_sequence_becomes_one_incident(state):
+    """Admin rights for itself, then the trail stopped: one incident in the cases table,
+    found through the index the query API lists a principal's cases by."""
+    bot = f"arn:aws:iam::111122223333:user/build-bot-{uuid.uuid4().hex[:6]}"
+    identity = {"type": "IAMUser", "arn": bot, "accountId": "111122223333", "accessKeyId": "AKIABUILDBOT"}
+
+    def call(minute, source, name, parameters):
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600 + minute * 60))
+        return {"eventVersion": "1.10", "eventID": str(uuid.uuid4()), "eventTime": at,
+                "eventSource": f"{source}.amazonaws.com", "eventName": name, "awsRegion": REGION,
+                "sourceIPAddress": "203.0.113.10", "userAgent": "python-requests/2.32.3",
+                "recipientAccountId": "111122223333", "userIdentity": identity,
+                "requestParameters": parameters}
+
+    records = [
+        call(0, "iam", "AttachUserPolicy",
+             {"userName": "build-bot", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        call(5, "cloudtrail", "StopLogging", {"name": "management-events"}),
+    ]
+    status, answer = post_to_function_url(state, json.dumps({"Records": records}))
+    assert status == 202 and len(answer["accepted"]) == 2, (status, answer)
+
+    def incidents():
+        items = dynamodb.query(
+            TableName=state["out"]["CasesTableName"], IndexName="by-principal",
+            KeyConditionExpression="principal = :p", ExpressionAttributeValues={":p": {"S": bot}},
+        )["Items"]
+        return [item for item in items if item["sk"]["S"] == "incident"]
+
+    found = poll(incidents, 90, "the incident of the two steps")
+    assert len(found) == 1, found
+    incident = found[0]["state"]["M"]
+    assert incident["severity"]["S"] == "critical", incident
+    tactics = [tactic["S"] for tactic in incident["tactics"]["L"]]
+    # The stack also runs the Sigma rules, whose tags may add a tactic of their own.
+    assert tactics[0] == "Privilege Escalation" and "Defense Evasion" in tactics, tactics
+
+
 def invalid_input_is_a_400(state):
     status, answer = post_to_function_url(state, '{"EventID": "x"}')
     assert status == 400, (status, answer)
@@ -338,6 +376,8 @@ def main():
         if "out" in state:
             check("function URL -> ingest -> queue -> detector -> anomalies", delivery_file_through_the_stack, state)
             check("function URL -> ingest: invalid event is a 400", invalid_input_is_a_400, state)
+            check("two steps of an attack -> findings -> one incident in the cases table (by-principal index)",
+                  attack_sequence_becomes_one_incident, state)
             check("alarms on the dead-letter queues, backlog, errors and throttles, to the stack's topic; log groups",
                   the_stack_watches_itself, state)
             check("EventBridge: aws.* CloudTrail event -> rule -> queue -> detector (with Sigma rules); custom source ignored",

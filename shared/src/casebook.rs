@@ -38,6 +38,53 @@ pub struct Recorded {
     pub incidents: Vec<(String, IncidentChange)>,
 }
 
+/// What merging contributions into findings and trails changed.
+#[derive(Debug, Default)]
+pub struct Merged {
+    pub recorded: Recorded,
+    /// The incidents opened or changed, as they are now.
+    pub incidents: Vec<Incident>,
+}
+
+/// Counts contributions (each not counted before) into their findings, opening them as
+/// needed, and into their subjects' trails, keyed by [`trail_key`]: the one merge `scan` and
+/// the detector's stores share.
+pub fn merge(
+    findings: &mut HashMap<String, Finding>,
+    trails: &mut HashMap<String, Trail>,
+    contributions: &[Contribution],
+    settings: &IncidentSettings,
+) -> Merged {
+    let mut merged = Merged::default();
+    for contribution in contributions {
+        findings
+            .entry(contribution.finding_id.clone())
+            .or_insert_with(|| Finding::opened_by(contribution))
+            .absorb(contribution);
+        merged
+            .recorded
+            .findings
+            .push(contribution.finding_id.clone());
+        let trail = trails
+            .entry(trail_key(
+                &contribution.principal,
+                contribution.access_key.as_deref(),
+            ))
+            .or_insert_with(|| Trail::new(contribution));
+        if let Some(change) = trail.absorb(contribution, settings)
+            && let Some(incident) = &trail.incident
+        {
+            merged
+                .recorded
+                .incidents
+                .push((incident.id.clone(), change));
+            merged.incidents.retain(|known| known.id != incident.id);
+            merged.incidents.push(incident.clone());
+        }
+    }
+    merged
+}
+
 /// Findings and incidents gathered in memory: each event counted once per finding however
 /// often it arrives.
 #[derive(Debug, Default)]
@@ -65,7 +112,6 @@ impl Casebook {
 
     /// Counts an anomalous event into its findings and its subject's trail.
     pub fn record(&mut self, event: &Event, anomaly: &Anomaly) -> Recorded {
-        let mut recorded = Recorded::default();
         let contributions = self.triage.contributions(event, anomaly);
         if !contributions.is_empty()
             && contributions
@@ -74,33 +120,25 @@ impl Casebook {
         {
             self.wholly_suppressed.insert(anomaly.event_id.clone());
         }
-        for contribution in contributions {
-            if !self.counted.insert((
-                contribution.finding_id.clone(),
-                contribution.event_id.clone(),
-            )) {
-                continue;
-            }
-            self.findings
-                .entry(contribution.finding_id.clone())
-                .or_insert_with(|| Finding::opened_by(&contribution))
-                .absorb(&contribution);
-            recorded.findings.push(contribution.finding_id.clone());
-            let trail = self
-                .trails
-                .entry(trail_key(
-                    &contribution.principal,
-                    contribution.access_key.as_deref(),
+        let uncounted: Vec<Contribution> = contributions
+            .into_iter()
+            .filter(|contribution| {
+                self.counted.insert((
+                    contribution.finding_id.clone(),
+                    contribution.event_id.clone(),
                 ))
-                .or_insert_with(|| Trail::new(&contribution));
-            if let Some(change) = trail.absorb(&contribution, &self.triage.incidents)
-                && let Some(incident) = &trail.incident
-            {
-                self.incidents.insert(incident.id.clone(), incident.clone());
-                recorded.incidents.push((incident.id.clone(), change));
-            }
+            })
+            .collect();
+        let merged = merge(
+            &mut self.findings,
+            &mut self.trails,
+            &uncounted,
+            &self.triage.incidents,
+        );
+        for incident in merged.incidents {
+            self.incidents.insert(incident.id.clone(), incident);
         }
-        recorded
+        merged.recorded
     }
 
     /// Whether a suppression rule matched every detection of this event.
@@ -154,4 +192,10 @@ pub fn window_settings(
         incidents.window = window;
     }
     Ok((findings, incidents))
+}
+
+/// The finding and incident windows from `TRAILWATCH_<SETTING>` environment variables.
+pub fn window_settings_from_env() -> Result<(FindingSettings, IncidentSettings), SettingError> {
+    let variable = |key: &str| format!("TRAILWATCH_{}", key.to_ascii_uppercase());
+    window_settings(|key| std::env::var(variable(key)).ok(), variable)
 }

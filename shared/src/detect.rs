@@ -15,12 +15,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use crate::casebook::Triage;
 use crate::dead_letter::DeadLetter;
 use crate::engine::Engine;
 use crate::event::Event;
+use crate::incident::IncidentChange;
 use crate::ingest::{FROM_EVENTBRIDGE, FROM_INGEST, FROM_S3};
 use crate::input::{self, BodyError, Problem};
-use crate::ports::{AnomalyStore, ProfileStore, PutOutcome, ReceiptStore, StoreError};
+use crate::ports::{CaseStore, ProfileStore, PutOutcome, ReceiptStore, StoreError};
 
 /// A queue message as the detector receives it.
 #[derive(Debug, Clone, Default)]
@@ -148,6 +150,11 @@ pub struct BatchReport {
     pub anomalies_written: usize,
     /// Anomalies already stored by an earlier delivery of the same event.
     pub duplicates: usize,
+    /// Findings events were counted into (one per detection of each new anomaly).
+    pub findings_counted: usize,
+    /// Incidents opened, and incidents that gained findings, tactics or severity.
+    pub incidents_opened: usize,
+    pub incidents_extended: usize,
     /// Events not evaluated because they were evaluated already (another path, a repeat).
     pub already_evaluated: usize,
     /// Events that arrived by S3 only, in a stream EventBridge delivers in real time.
@@ -158,9 +165,13 @@ pub struct BatchReport {
     pub dead_letters: Vec<DeadLetter>,
 }
 
-/// The stores the detector works with, and what its warm instance remembers.
-pub struct Stores<'a, A, P, R> {
-    pub anomalies: &'a A,
+/// The stores the detector works with, how it makes findings, and what its warm instance
+/// remembers.
+pub struct Stores<'a, C, P, R> {
+    /// Anomalies, findings and incidents.
+    pub cases: &'a C,
+    /// How anomalies become findings: windows and the suppression rules in force.
+    pub triage: &'a Triage,
     pub profiles: &'a P,
     pub receipts: &'a R,
     pub recent: &'a RecentEvents,
@@ -188,9 +199,9 @@ pub fn time_is_up(stop_by: Option<Instant>) -> bool {
 
 /// Processes a batch; with `stop_by` (the function's deadline), messages not started in time
 /// are reported failed, to be retried, rather than lost to a timeout with the whole batch.
-pub async fn process_batch<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
+pub async fn process_batch<C: CaseStore, P: ProfileStore, R: ReceiptStore>(
     engine: &Engine,
-    stores: Stores<'_, A, P, R>,
+    stores: Stores<'_, C, P, R>,
     messages: &[IncomingMessage],
     now: DateTime<Utc>,
     stop_by: Option<Instant>,
@@ -288,9 +299,9 @@ async fn is_delivery_gap<R: ReceiptStore>(
     Ok(start.is_some_and(|since| event.event_time >= since))
 }
 
-async fn process_message<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
+async fn process_message<C: CaseStore, P: ProfileStore, R: ReceiptStore>(
     engine: &Engine,
-    stores: &Stores<'_, A, P, R>,
+    stores: &Stores<'_, C, P, R>,
     message: &IncomingMessage,
     now: DateTime<Utc>,
     report: &mut BatchReport,
@@ -340,9 +351,21 @@ async fn process_message<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
         {
             anomaly.origin = Some(message.origin_name().to_string());
             anomaly.caller = message.caller.clone();
-            match stores.anomalies.put_if_absent(&anomaly).await? {
-                PutOutcome::Inserted => {
+            let contributions = stores.triage.contributions(&event, &anomaly);
+            match stores.cases.record(&anomaly, &contributions).await? {
+                (PutOutcome::Inserted, recorded) => {
                     report.anomalies_written += 1;
+                    report.findings_counted += recorded.findings.len();
+                    for (incident, change) in &recorded.incidents {
+                        match change {
+                            IncidentChange::Opened => report.incidents_opened += 1,
+                            IncidentChange::Extended => report.incidents_extended += 1,
+                            IncidentChange::Updated => {}
+                        }
+                        if *change != IncidentChange::Updated {
+                            tracing::info!(%incident, principal = %anomaly.principal, ?change, "incident");
+                        }
+                    }
                     tracing::info!(
                         event_id = %anomaly.event_id,
                         principal = %anomaly.principal,
@@ -352,10 +375,12 @@ async fn process_message<A: AnomalyStore, P: ProfileStore, R: ReceiptStore>(
                         reasons = ?anomaly.reasons,
                         origin = message.origin_name(),
                         caller = message.caller.as_deref(),
+                        findings = ?recorded.findings,
+                        suppressed_by = ?contributions.iter().filter_map(|c| c.suppressed_by.as_deref()).collect::<Vec<_>>(),
                         "anomaly"
                     );
                 }
-                PutOutcome::AlreadyPresent => report.duplicates += 1,
+                (PutOutcome::AlreadyPresent, _) => report.duplicates += 1,
             }
         }
         // Evaluated and its anomaly stored: whatever happens to the rest of the message,

@@ -46,6 +46,22 @@ pub fn counts_as_tactic(detection: &str, severity: Severity) -> bool {
     !(severity == Severity::Low && CONTEXT_ONLY.contains(&detection))
 }
 
+/// Findings a trail or an incident keeps: a stored item stays small however many networks
+/// an intruder sprays from. Context goes first, then the oldest.
+pub const MAX_STEPS: usize = 100;
+
+/// Drops steps beyond [`MAX_STEPS`], keeping `keep`.
+fn bound_steps(steps: &mut Vec<Step>, keep: &str) {
+    while steps.len() > MAX_STEPS {
+        let position = steps
+            .iter()
+            .position(|step| !step.counts_as_tactic() && step.finding_id != keep)
+            .or_else(|| steps.iter().position(|step| step.finding_id != keep))
+            .unwrap_or(0);
+        steps.remove(position);
+    }
+}
+
 /// Networks, clients and resources a step keeps, each.
 const STEP_SEEN: usize = 5;
 
@@ -197,6 +213,7 @@ impl Trail {
         }
         self.steps
             .retain(|step| step.last_seen + settings.window >= at);
+        bound_steps(&mut self.steps, &contribution.finding_id);
         self.steps
             .sort_by(|a, b| (a.first_seen, &a.finding_id).cmp(&(b.first_seen, &b.finding_id)));
         if self
@@ -265,6 +282,7 @@ impl Incident {
     /// Takes in a step's latest state.
     fn absorb(&mut self, step: Step) -> IncidentChange {
         let before = (self.finding_ids.len(), self.tactics.len(), self.severity);
+        let id = step.finding_id.clone();
         match self
             .steps
             .iter_mut()
@@ -273,6 +291,7 @@ impl Incident {
             Some(known) => *known = step,
             None => self.steps.push(step),
         }
+        bound_steps(&mut self.steps, &id);
         self.steps
             .sort_by(|a, b| (a.first_seen, &a.finding_id).cmp(&(b.first_seen, &b.finding_id)));
         self.refresh();

@@ -7,6 +7,10 @@ use chrono::{DateTime, Utc};
 
 use crate::anomaly::Anomaly;
 use crate::baseline::{BaselineConfig, Features, Observation};
+use crate::casebook::Recorded;
+use crate::finding::{Contribution, Finding};
+use crate::incident::Incident;
+use crate::suppress::SuppressionRule;
 
 /// One message for the events queue, named by an id unique within its batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +91,39 @@ pub trait AnomalyStore: Send + Sync {
         &self,
         event_id: &str,
     ) -> impl Future<Output = Result<Option<Anomaly>, StoreError>> + Send;
+}
+
+/// Where anomalies, the findings they make and the incidents those make are kept.
+pub trait CaseStore: Send + Sync {
+    /// Writes the anomaly unless one for the same event exists and, in the same atomic step,
+    /// counts its contributions into their findings and their subjects' trails, opening or
+    /// extending incidents: a redelivered event changes nothing
+    /// ([`PutOutcome::AlreadyPresent`], nothing recorded).
+    fn record(
+        &self,
+        anomaly: &Anomaly,
+        contributions: &[Contribution],
+    ) -> impl Future<Output = Result<(PutOutcome, Recorded), StoreError>> + Send;
+
+    fn finding(&self, id: &str)
+    -> impl Future<Output = Result<Option<Finding>, StoreError>> + Send;
+
+    fn incident(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+}
+
+/// Where suppression rules made at run time are kept (the packaged file's are read apart).
+pub trait SuppressionStore: Send + Sync {
+    /// Every rule, checked or not: the caller compiles them and reports bad ones.
+    fn rules(&self) -> impl Future<Output = Result<Vec<SuppressionRule>, StoreError>> + Send;
+
+    /// Adds a rule, or replaces the rule of the same id.
+    fn put(&self, rule: &SuppressionRule) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes a rule; whether there was one.
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Where per-principal baselines live.

@@ -138,6 +138,20 @@ impl Suppressions {
         Ok(Self { rules: compiled })
     }
 
+    /// The valid rules among these, and what is wrong with the others (rules from a table
+    /// anyone may write to: one bad rule must not disable the rest).
+    pub fn lenient(rules: Vec<SuppressionRule>) -> (Self, Vec<SuppressionError>) {
+        let mut valid = Suppressions::default();
+        let mut problems = Vec::new();
+        for rule in rules {
+            match Suppressions::new(vec![rule]) {
+                Ok(one) => valid = valid.merged(one),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        (valid, problems)
+    }
+
     /// Rules from YAML or JSON text: a list of rules.
     pub fn parse(text: &str) -> Result<Self, SuppressionError> {
         let rules: Vec<SuppressionRule> = if text.trim().is_empty() {
@@ -239,6 +253,58 @@ fn parse_expiry(text: &str) -> Result<DateTime<Utc>, String> {
         .and_then(|day| day.and_hms_opt(23, 59, 59))
         .map(|end| end.and_utc())
         .ok_or_else(|| format!("{text:?} is not a date: expected YYYY-MM-DD or RFC 3339"))
+}
+
+/// The rules in force in a running detector: those of the packaged file, and those of the
+/// table, read again at most every `refresh` (a rule added through the API takes effect within
+/// it). When the table cannot be read, the rules last read stay in force.
+pub struct LiveSuppressions {
+    packaged: Suppressions,
+    refresh: std::time::Duration,
+    last: tokio::sync::Mutex<Option<(std::time::Instant, Suppressions)>>,
+}
+
+impl LiveSuppressions {
+    pub fn new(packaged: Suppressions, refresh: std::time::Duration) -> Self {
+        Self {
+            packaged,
+            refresh,
+            last: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The rules in force now.
+    pub async fn current<S: crate::ports::SuppressionStore>(
+        &self,
+        table: Option<&S>,
+    ) -> Suppressions {
+        let Some(table) = table else {
+            return self.packaged.clone();
+        };
+        let mut last = self.last.lock().await;
+        if let Some((read_at, rules)) = &*last
+            && read_at.elapsed() < self.refresh
+        {
+            return rules.clone();
+        }
+        match table.rules().await {
+            Ok(rules) => {
+                let (valid, problems) = Suppressions::lenient(rules);
+                for problem in problems {
+                    tracing::warn!(%problem, "suppression rule in the table not used");
+                }
+                let in_force = self.packaged.clone().merged(valid);
+                *last = Some((std::time::Instant::now(), in_force.clone()));
+                in_force
+            }
+            Err(error) => {
+                tracing::warn!(%error, "suppression rules not read; the last ones read stay");
+                last.as_ref()
+                    .map(|(_, rules)| rules.clone())
+                    .unwrap_or_else(|| self.packaged.clone())
+            }
+        }
+    }
 }
 
 #[cfg(test)]

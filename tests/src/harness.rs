@@ -10,13 +10,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
-use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
+use trailwatch_shared::adapters::dynamodb_cases::{DynamoDbCaseStore, Retention};
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
 use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
+use trailwatch_shared::casebook::Triage;
 use trailwatch_shared::collect::Collector;
 use trailwatch_shared::detect::{RecentEvents, Stores};
+use trailwatch_shared::incident::IncidentSettings;
 use trailwatch_shared::ingest::EventTimeWindow;
 
 use crate::Error;
@@ -75,6 +77,14 @@ impl Harness {
 
     pub fn profiles_table(&self) -> &str {
         self.resources.table("ProfilesTable")
+    }
+
+    pub fn cases_table(&self) -> &str {
+        self.resources.table("CasesTable")
+    }
+
+    pub fn suppressions_table(&self) -> &str {
+        self.resources.table("SuppressionsTable")
     }
 
     pub async fn cleanup(self) {
@@ -178,9 +188,21 @@ impl Harness {
     /// A detector as the function's `main` builds it: its own stores and caches, as one warm
     /// Lambda instance has.
     pub fn detector(&self) -> Detector {
+        self.detector_with(Triage::default())
+    }
+
+    /// A detector with these windows and suppression rules.
+    pub fn detector_with(&self, triage: Triage) -> Detector {
         Detector {
             engine: Engine::default(),
-            anomalies: DynamoDbAnomalyStore::new(self.dynamodb.clone(), self.anomalies_table()),
+            cases: DynamoDbCaseStore::new(
+                self.dynamodb.clone(),
+                self.anomalies_table(),
+                self.cases_table(),
+                IncidentSettings::default(),
+                Retention::default(),
+            ),
+            triage,
             profiles: DynamoDbProfileStore::new(self.dynamodb.clone(), self.profiles_table()),
             receipts: DynamoDbReceiptStore::new(self.dynamodb.clone(), self.profiles_table()),
             recent: RecentEvents::default(),
@@ -191,7 +213,8 @@ impl Harness {
     pub async fn detect_with(&self, detector: &Detector, messages: &[Message]) -> SqsBatchResponse {
         let event = LambdaEvent::new(sqs_event(messages), Context::default());
         let stores = Stores {
-            anomalies: &detector.anomalies,
+            cases: &detector.cases,
+            triage: &detector.triage,
             profiles: &detector.profiles,
             receipts: &detector.receipts,
             recent: &detector.recent,
@@ -279,7 +302,8 @@ impl Harness {
 /// What one warm detector Lambda instance holds.
 pub struct Detector {
     pub engine: Engine,
-    pub anomalies: DynamoDbAnomalyStore,
+    pub cases: DynamoDbCaseStore,
+    pub triage: Triage,
     pub profiles: DynamoDbProfileStore,
     pub receipts: DynamoDbReceiptStore,
     pub recent: RecentEvents,

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
-    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -167,6 +168,24 @@ async fn create_table(
                 .key_type(KeyType::from(kind.as_str()))
                 .build()?,
         );
+    }
+    for index in &spec.indexes {
+        let mut builder = GlobalSecondaryIndex::builder()
+            .index_name(&index.name)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::from(index.projection.as_str()))
+                    .build(),
+            );
+        for (attribute, kind) in &index.keys {
+            builder = builder.key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(attribute)
+                    .key_type(KeyType::from(kind.as_str()))
+                    .build()?,
+            );
+        }
+        request = request.global_secondary_indexes(builder.build()?);
     }
     match request.send().await {
         Ok(_) => {}

@@ -33,6 +33,15 @@ pub struct TableSpec {
     pub keys: Vec<(String, String)>,
     pub ttl_attribute: Option<String>,
     pub point_in_time_recovery: bool,
+    /// Global secondary indexes: (name, (attribute, HASH|RANGE) pairs, projection type).
+    pub indexes: Vec<IndexSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub keys: Vec<(String, String)>,
+    pub projection: String,
 }
 
 impl Template {
@@ -188,6 +197,23 @@ impl Template {
                     .and_then(|pitr| pitr.get("PointInTimeRecoveryEnabled"))
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
+                indexes: properties
+                    .get("GlobalSecondaryIndexes")
+                    .and_then(Value::as_sequence)
+                    .map(|indexes| {
+                        indexes
+                            .iter()
+                            .map(|index| IndexSpec {
+                                name: index["IndexName"].as_str().unwrap_or_default().to_string(),
+                                keys: pairs(index.get("KeySchema"), "AttributeName", "KeyType"),
+                                projection: index["Projection"]["ProjectionType"]
+                                    .as_str()
+                                    .unwrap_or("ALL")
+                                    .to_string(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
             .collect()
     }

@@ -4,8 +4,9 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::{Value, json};
-use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
+use trailwatch_shared::adapters::dynamodb_cases::{DynamoDbCaseStore, Retention};
 use trailwatch_shared::dead_letter::ERROR_ATTRIBUTE;
+use trailwatch_shared::incident::IncidentSettings;
 use trailwatch_tests::harness::{Harness, http_api_request, text};
 
 const EXAMPLE: &str = r#"{"RequestID":"8f884d95-b266-4018-8767-c4a79ecee7a6","EventID":"8f884d95-b266-4018-8767-c4a79ecee7a6","RoleID":"role12","EventType":"type1","EventTimestamp":"2023-06-23T16:23:18Z","AffectedAssets":["asset1","asset2"]}"#;
@@ -248,9 +249,12 @@ async fn a_message_failing_for_a_reason_that_may_pass_is_dead_lettered_after_fiv
         .await;
     // A missing anomalies table (mid-deployment, say) may be there on the next try.
     let mut detector = harness.detector();
-    detector.anomalies = DynamoDbAnomalyStore::new(
+    detector.cases = DynamoDbCaseStore::new(
         harness.dynamodb.clone(),
         format!("{}-no-such-table", harness.prefix),
+        harness.cases_table(),
+        IncidentSettings::default(),
+        Retention::default(),
     );
     // Received five times in all, it fails every time; then the queue's redrive policy
     // moves it to the dead-letter queue.

@@ -112,6 +112,31 @@ fn the_functions_get_the_environment_their_main_reads() {
                 "EVENTS_DEAD_LETTER_QUEUE_URL".to_string(),
                 "EventsDeadLetterQueue".to_string()
             ),
+            ("CASES_TABLE".to_string(), "CasesTable".to_string()),
+            (
+                "SUPPRESSIONS_TABLE".to_string(),
+                "SuppressionsTable".to_string()
+            ),
+            (
+                "TRAILWATCH_FINDING_WINDOW_HOURS".to_string(),
+                "FindingWindowHours".to_string()
+            ),
+            (
+                "TRAILWATCH_INCIDENT_WINDOW_HOURS".to_string(),
+                "IncidentWindowHours".to_string()
+            ),
+            (
+                "TRAILWATCH_ANOMALY_RETENTION_DAYS".to_string(),
+                "AnomalyRetentionDays".to_string()
+            ),
+            (
+                "TRAILWATCH_FINDING_RETENTION_DAYS".to_string(),
+                "FindingRetentionDays".to_string()
+            ),
+            (
+                "TRAILWATCH_JUDGE_AWS_SERVICES".to_string(),
+                "JudgeAwsServices".to_string()
+            ),
         ]
     );
     let collector = template.function_environment("CollectorFunction");
@@ -135,6 +160,8 @@ fn the_functions_get_the_environment_their_main_reads() {
     assert!(detector_main.contains("\"ANOMALIES_TABLE\""));
     assert!(detector_main.contains("\"PROFILES_TABLE\""));
     assert!(detector_main.contains("\"EVENTS_DEAD_LETTER_QUEUE_URL\""));
+    assert!(detector_main.contains("\"CASES_TABLE\""));
+    assert!(detector_main.contains("\"SUPPRESSIONS_TABLE\""));
 }
 
 #[test]
@@ -286,7 +313,7 @@ fn forwarders_send_to_the_home_bus_which_admits_the_organization_or_listed_accou
 }
 
 #[test]
-fn tables_are_on_demand_with_recovery_for_anomalies_and_ttl_for_state() {
+fn tables_are_on_demand_with_recovery_for_evidence_ttl_and_the_indexes_queries_need() {
     let template = template();
     let tables = template.tables();
     let anomalies = tables
@@ -300,7 +327,39 @@ fn tables_are_on_demand_with_recovery_for_anomalies_and_ttl_for_state() {
         .find(|t| t.logical_id == "ProfilesTable")
         .unwrap();
     assert_eq!(profiles.ttl_attribute.as_deref(), Some("expires_at"));
-    for table in ["AnomaliesTable", "ProfilesTable"] {
+    assert_eq!(anomalies.ttl_attribute.as_deref(), Some("expires_at"));
+    let cases = tables
+        .iter()
+        .find(|t| t.logical_id == "CasesTable")
+        .unwrap();
+    assert_eq!(cases.ttl_attribute.as_deref(), Some("expires_at"));
+    assert!(cases.point_in_time_recovery);
+    // The indexes the query API lists findings and incidents by, newest first.
+    let indexes: Vec<(&str, Vec<(String, String)>)> = cases
+        .indexes
+        .iter()
+        .map(|index| (index.name.as_str(), index.keys.clone()))
+        .collect();
+    let keys = |hash: &str| {
+        vec![
+            (hash.to_string(), "HASH".to_string()),
+            ("last_seen".to_string(), "RANGE".to_string()),
+        ]
+    };
+    assert_eq!(
+        indexes,
+        vec![
+            ("by-last-seen", keys("list")),
+            ("by-severity", keys("severity_list")),
+            ("by-principal", keys("principal")),
+        ]
+    );
+    for table in [
+        "AnomaliesTable",
+        "ProfilesTable",
+        "CasesTable",
+        "SuppressionsTable",
+    ] {
         assert_eq!(
             property(&template, table, &["BillingMode"]),
             "PAY_PER_REQUEST"
@@ -334,7 +393,8 @@ fn iam_is_least_privilege() {
         })
         .collect();
     // Anomalies are evidence: put (conditionally) and read, never updated, batch-written or
-    // deleted. Profiles: what the stores call, no deletes or scans.
+    // deleted. Cases: read and put back under a version condition (in the transaction with
+    // the anomaly). Suppressions: read. Profiles: what the stores call, no deletes or scans.
     assert_eq!(
         grants,
         vec![
@@ -342,6 +402,15 @@ fn iam_is_least_privilege() {
                 "AnomaliesTable".to_string(),
                 vec!["dynamodb:PutItem", "dynamodb:GetItem"]
             ),
+            (
+                "CasesTable".to_string(),
+                vec![
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:PutItem"
+                ]
+            ),
+            ("SuppressionsTable".to_string(), vec!["dynamodb:Scan"]),
             (
                 "ProfilesTable".to_string(),
                 vec![

@@ -10,13 +10,14 @@ use trailwatch_shared::Engine;
 use trailwatch_shared::dead_letter::send_dead_letters;
 use trailwatch_shared::detect::{self, IncomingMessage, Stores};
 use trailwatch_shared::ingest::{CALLER_ATTRIBUTE, ORIGIN_ATTRIBUTE};
-use trailwatch_shared::ports::{AnomalyStore, EventQueue, ProfileStore, ReceiptStore};
+use trailwatch_shared::ports::{CaseStore, EventQueue, ProfileStore, ReceiptStore};
+use trailwatch_shared::suppress::{SuppressionError, Suppressions};
 
 /// Handles one batch. Without a dead-letter queue (`None`), messages that can never succeed
 /// are failed like the rest and reach the queue's dead-letter queue by its redrive policy.
-pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore, D: EventQueue>(
+pub async fn handle<C: CaseStore, P: ProfileStore, R: ReceiptStore, D: EventQueue>(
     engine: &Engine,
-    stores: Stores<'_, A, P, R>,
+    stores: Stores<'_, C, P, R>,
     dead_letters: Option<&D>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
@@ -32,6 +33,9 @@ pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore, D: EventQ
         events = report.events,
         anomalies = report.anomalies_written,
         duplicates = report.duplicates,
+        findings_counted = report.findings_counted,
+        incidents_opened = report.incidents_opened,
+        incidents_extended = report.incidents_extended,
         already_evaluated = report.already_evaluated,
         delivery_gaps = report.delivery_gaps,
         dead_lettered,
@@ -39,6 +43,14 @@ pub async fn handle<A: AnomalyStore, P: ProfileStore, R: ReceiptStore, D: EventQ
         "batch done"
     );
     Ok(batch_response(report.failed_message_ids))
+}
+
+/// The suppression rules compiled into the function (`suppressions.yaml` beside its crate).
+pub const PACKAGED_SUPPRESSIONS: &str = include_str!("../suppressions.yaml");
+
+/// The packaged rules, checked.
+pub fn packaged_suppressions() -> Result<Suppressions, SuppressionError> {
+    Suppressions::parse(PACKAGED_SUPPRESSIONS)
 }
 
 /// The invocation's deadline as an instant; none when the context has none (a test's).

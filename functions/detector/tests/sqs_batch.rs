@@ -4,9 +4,11 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
-use trailwatch_shared::adapters::memory::{MemoryAnomalyStore, MemoryQueue};
+use trailwatch_shared::adapters::memory::MemoryQueue;
+use trailwatch_shared::adapters::memory_cases::MemoryCaseStore;
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::adapters::memory_receipts::MemoryReceiptStore;
+use trailwatch_shared::casebook::Triage;
 use trailwatch_shared::dead_letter::ERROR_ATTRIBUTE;
 use trailwatch_shared::detect::{RecentEvents, Stores};
 use trailwatch_shared::ports::AnomalyStore;
@@ -14,7 +16,7 @@ use trailwatch_shared::ports::AnomalyStore;
 const POISON: &str = "9a1c7f0e-3b2d-4c5e-8f6a-7b8c9d0e1f2a";
 
 async fn handle_sample(
-    store: &MemoryAnomalyStore,
+    store: &MemoryCaseStore,
     dead_letters: Option<&MemoryQueue>,
 ) -> SqsBatchResponse {
     let batch: SqsEvent =
@@ -22,7 +24,8 @@ async fn handle_sample(
     trailwatch_detector::handle(
         &Engine::default(),
         Stores {
-            anomalies: store,
+            cases: store,
+            triage: &Triage::default(),
             profiles: &MemoryProfileStore::default(),
             receipts: &MemoryReceiptStore::default(),
             recent: &RecentEvents::default(),
@@ -36,7 +39,7 @@ async fn handle_sample(
 
 #[tokio::test]
 async fn the_sample_batch_dead_letters_its_poison_message_at_once() {
-    let store = MemoryAnomalyStore::default();
+    let store = MemoryCaseStore::default();
     let dead_letters = MemoryQueue::default();
     let response = handle_sample(&store, Some(&dead_letters)).await;
     assert!(response.batch_item_failures.is_empty());
@@ -54,7 +57,7 @@ async fn the_sample_batch_dead_letters_its_poison_message_at_once() {
 
 #[tokio::test]
 async fn without_a_dead_letter_queue_the_poison_message_is_the_only_failure() {
-    let store = MemoryAnomalyStore::default();
+    let store = MemoryCaseStore::default();
     let response = handle_sample(&store, None).await;
     let failed: Vec<&str> = response
         .batch_item_failures

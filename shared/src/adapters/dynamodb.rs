@@ -109,10 +109,17 @@ impl From<AnomalyItem> for Anomaly {
     }
 }
 
+/// An anomaly as the anomalies table stores it.
+pub(crate) fn anomaly_item(
+    anomaly: &Anomaly,
+) -> Result<std::collections::HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(AnomalyItem::from(anomaly))
+        .map_err(|error| StoreError::Rejected(format!("cannot encode the anomaly: {error}")))
+}
+
 impl AnomalyStore for DynamoDbAnomalyStore {
     async fn put_if_absent(&self, anomaly: &Anomaly) -> Result<PutOutcome, StoreError> {
-        let item = serde_dynamo::to_item(AnomalyItem::from(anomaly))
-            .map_err(|error| StoreError::Rejected(format!("cannot encode the anomaly: {error}")))?;
+        let item = anomaly_item(anomaly)?;
         let result = self
             .client
             .put_item()

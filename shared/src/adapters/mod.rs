@@ -3,10 +3,15 @@
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 #[cfg(feature = "aws")]
+pub mod dynamodb_cases;
+#[cfg(feature = "aws")]
 pub mod dynamodb_profiles;
 #[cfg(feature = "aws")]
 pub mod dynamodb_receipts;
+#[cfg(feature = "aws")]
+pub mod dynamodb_suppressions;
 pub mod memory;
+pub mod memory_cases;
 pub mod memory_profiles;
 pub mod memory_receipts;
 #[cfg(feature = "s3")]

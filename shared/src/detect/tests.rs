@@ -2,10 +2,18 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::*;
-use crate::adapters::memory::MemoryAnomalyStore;
+use crate::adapters::memory_cases::MemoryCaseStore;
 use crate::adapters::memory_profiles::MemoryProfileStore;
 use crate::adapters::memory_receipts::MemoryReceiptStore;
 use crate::anomaly::Anomaly;
+use crate::finding::Contribution;
+use crate::ports::AnomalyStore;
+
+/// Default windows, no suppression.
+fn triage() -> &'static Triage {
+    static TRIAGE: std::sync::OnceLock<Triage> = std::sync::OnceLock::new();
+    TRIAGE.get_or_init(Triage::default)
+}
 
 fn message(id: &str, body: &str) -> IncomingMessage {
     IncomingMessage {
@@ -17,15 +25,16 @@ fn message(id: &str, body: &str) -> IncomingMessage {
 }
 
 /// Runs one batch through the detector's logic, now.
-async fn detect<A: AnomalyStore>(
-    anomalies: &A,
+async fn detect<C: CaseStore>(
+    cases: &C,
     profiles: &MemoryProfileStore,
     messages: &[IncomingMessage],
 ) -> BatchReport {
     process_batch(
         &Engine::default(),
         Stores {
-            anomalies,
+            cases,
+            triage: triage(),
             profiles,
             receipts: &MemoryReceiptStore::default(),
             recent: &RecentEvents::default(),
@@ -46,13 +55,17 @@ fn stop_logging_seed(event_id: &str) -> String {
 
 /// A store that cannot be reached for one event id (or, `refuses`, always rejects it).
 struct PartlyDownStore {
-    inner: MemoryAnomalyStore,
+    inner: MemoryCaseStore,
     down_for: &'static str,
     refuses: bool,
 }
 
-impl AnomalyStore for PartlyDownStore {
-    async fn put_if_absent(&self, anomaly: &Anomaly) -> Result<PutOutcome, StoreError> {
+impl CaseStore for PartlyDownStore {
+    async fn record(
+        &self,
+        anomaly: &Anomaly,
+        contributions: &[Contribution],
+    ) -> Result<(PutOutcome, crate::casebook::Recorded), StoreError> {
         if anomaly.event_id == self.down_for {
             return Err(if self.refuses {
                 StoreError::Rejected("ValidationException: item size too large".into())
@@ -60,17 +73,21 @@ impl AnomalyStore for PartlyDownStore {
                 StoreError::Request("throttled".into())
             });
         }
-        self.inner.put_if_absent(anomaly).await
+        self.inner.record(anomaly, contributions).await
     }
 
-    async fn get(&self, event_id: &str) -> Result<Option<Anomaly>, StoreError> {
-        self.inner.get(event_id).await
+    async fn finding(&self, id: &str) -> Result<Option<crate::finding::Finding>, StoreError> {
+        self.inner.finding(id).await
+    }
+
+    async fn incident(&self, id: &str) -> Result<Option<crate::incident::Incident>, StoreError> {
+        self.inner.incident(id).await
     }
 }
 
 #[tokio::test]
 async fn a_poison_message_is_dead_lettered_at_once_with_its_reason() {
-    let store = MemoryAnomalyStore::default();
+    let store = MemoryCaseStore::default();
     let profiles = MemoryProfileStore::default();
     let messages = vec![
         message("m1", &stop_logging_seed("e1")),
@@ -116,7 +133,7 @@ async fn a_poison_message_is_dead_lettered_at_once_with_its_reason() {
 
 #[tokio::test]
 async fn a_redelivered_message_writes_no_second_anomaly() {
-    let store = MemoryAnomalyStore::default();
+    let store = MemoryCaseStore::default();
     let profiles = MemoryProfileStore::default();
     let batch = vec![message("m1", &stop_logging_seed("e1"))];
     let first = detect(&store, &profiles, &batch).await;
@@ -129,7 +146,7 @@ async fn a_redelivered_message_writes_no_second_anomaly() {
 
 #[tokio::test]
 async fn events_without_detections_write_nothing() {
-    let store = MemoryAnomalyStore::default();
+    let store = MemoryCaseStore::default();
     let profiles = MemoryProfileStore::default();
     let benign = stop_logging_seed("e1").replace("cloudtrail:StopLogging", "type1");
     let report = detect(&store, &profiles, &[message("m1", &benign)]).await;
@@ -146,7 +163,7 @@ async fn events_without_detections_write_nothing() {
 #[tokio::test]
 async fn a_store_failure_fails_only_its_message() {
     let store = PartlyDownStore {
-        inner: MemoryAnomalyStore::default(),
+        inner: MemoryCaseStore::default(),
         down_for: "e2",
         refuses: false,
     };
@@ -165,7 +182,7 @@ async fn a_store_failure_fails_only_its_message() {
 #[tokio::test]
 async fn what_the_store_will_always_refuse_is_dead_lettered_not_retried() {
     let store = PartlyDownStore {
-        inner: MemoryAnomalyStore::default(),
+        inner: MemoryCaseStore::default(),
         down_for: "e2",
         refuses: true,
     };
@@ -188,7 +205,7 @@ async fn what_the_store_will_always_refuse_is_dead_lettered_not_retried() {
 
 #[tokio::test]
 async fn a_delivery_file_message_with_a_bad_record_writes_nothing_and_is_dead_lettered() {
-    let store = MemoryAnomalyStore::default();
+    let store = MemoryCaseStore::default();
     let profiles = MemoryProfileStore::default();
     let body = format!(
         r#"{{"Records": [{}, {{"eventID": "x"}}]}}"#,
@@ -223,7 +240,7 @@ fn packed(id: &str, origin: &str, records: &[serde_json::Value]) -> IncomingMess
 
 #[tokio::test]
 async fn each_event_is_evaluated_once_whichever_way_it_came_and_s3_only_events_are_gaps() {
-    let anomalies = MemoryAnomalyStore::default();
+    let anomalies = MemoryCaseStore::default();
     let profiles = MemoryProfileStore::default();
     let receipts = MemoryReceiptStore::default();
     let (realtime_instance, s3_instance) = (RecentEvents::default(), RecentEvents::default());
@@ -235,7 +252,8 @@ async fn each_event_is_evaluated_once_whichever_way_it_came_and_s3_only_events_a
         .map(|(n, record)| from_eventbridge(&format!("eb{n}"), record))
         .collect();
     let stores = |recent| Stores {
-        anomalies: &anomalies,
+        cases: &anomalies,
+        triage: triage(),
         profiles: &profiles,
         receipts: &receipts,
         recent,
@@ -289,7 +307,7 @@ async fn each_event_is_evaluated_once_whichever_way_it_came_and_s3_only_events_a
 
 #[tokio::test]
 async fn repeats_within_a_batch_are_evaluated_once_and_backfill_is_no_gap() {
-    let anomalies = MemoryAnomalyStore::default();
+    let anomalies = MemoryCaseStore::default();
     let profiles = MemoryProfileStore::default();
     let receipts = MemoryReceiptStore::default();
     let recent = RecentEvents::default();
@@ -306,7 +324,8 @@ async fn repeats_within_a_batch_are_evaluated_once_and_backfill_is_no_gap() {
     let report = process_batch(
         &Engine::default(),
         Stores {
-            anomalies: &anomalies,
+            cases: &anomalies,
+            triage: triage(),
             profiles: &profiles,
             receipts: &receipts,
             recent: &recent,
@@ -339,7 +358,7 @@ fn recent_events_forget_the_oldest_first() {
 
 #[tokio::test]
 async fn near_the_deadline_no_message_is_started_and_all_are_left_for_a_retry() {
-    let anomalies = MemoryAnomalyStore::default();
+    let anomalies = MemoryCaseStore::default();
     let profiles = MemoryProfileStore::default();
     let messages = vec![
         message("m1", &stop_logging_seed("e1")),
@@ -348,7 +367,8 @@ async fn near_the_deadline_no_message_is_started_and_all_are_left_for_a_retry() 
     let receipts = MemoryReceiptStore::default();
     let recent = RecentEvents::default();
     let stores = || Stores {
-        anomalies: &anomalies,
+        cases: &anomalies,
+        triage: triage(),
         profiles: &profiles,
         receipts: &receipts,
         recent: &recent,
@@ -401,14 +421,15 @@ impl ProfileStore for DownProfiles {
 
 #[tokio::test]
 async fn a_profile_store_outage_keeps_the_rules_detections_and_retries_the_rest() {
-    let anomalies = MemoryAnomalyStore::default();
+    let anomalies = MemoryCaseStore::default();
     let receipts = MemoryReceiptStore::default();
     let recent = RecentEvents::default();
     let benign = stop_logging_seed("e2").replace("cloudtrail:StopLogging", "type1");
     let report = process_batch(
         &Engine::default(),
         Stores {
-            anomalies: &anomalies,
+            cases: &anomalies,
+            triage: triage(),
             profiles: &DownProfiles,
             receipts: &receipts,
             recent: &recent,
@@ -439,7 +460,7 @@ async fn a_profile_store_outage_keeps_the_rules_detections_and_retries_the_rest(
 
 #[tokio::test]
 async fn posted_events_teach_the_baselines_only_from_trusted_callers() {
-    let anomalies = MemoryAnomalyStore::default();
+    let anomalies = MemoryCaseStore::default();
     let receipts = MemoryReceiptStore::default();
     let recent = RecentEvents::default();
     let record = sample_records()[0].clone();
@@ -466,7 +487,8 @@ async fn posted_events_teach_the_baselines_only_from_trusted_callers() {
         process_batch(
             &trusted,
             Stores {
-                anomalies: &anomalies,
+                cases: &anomalies,
+                triage: triage(),
                 profiles: &profiles,
                 receipts: &receipts,
                 recent: &recent,
@@ -488,4 +510,35 @@ fn with_id(record: &serde_json::Value, id: &str) -> serde_json::Value {
     let mut record = record.clone();
     record["eventID"] = json!(id);
     record
+}
+
+#[tokio::test]
+async fn each_event_counts_once_toward_its_finding_however_often_it_is_delivered() {
+    let cases = MemoryCaseStore::default();
+    let profiles = MemoryProfileStore::default();
+    let messages: Vec<IncomingMessage> = (0..30)
+        .map(|n| message(&format!("m{n}"), &stop_logging_seed(&format!("e{n}"))))
+        .collect();
+    let first = detect(&cases, &profiles, &messages).await;
+    assert_eq!(first.findings_counted, 30);
+    // Delivered again to another instance (no warm memory of the events): nothing counts.
+    let again = process_batch(
+        &Engine::default(),
+        Stores {
+            cases: &cases,
+            triage: triage(),
+            profiles: &profiles,
+            receipts: &MemoryReceiptStore::default(),
+            recent: &RecentEvents::default(),
+        },
+        &messages,
+        Utc::now(),
+        None,
+    )
+    .await;
+    assert_eq!((again.duplicates, again.findings_counted), (30, 0));
+    let findings = cases.findings();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].count, 30);
+    assert_eq!(findings[0].detection.id, "TW-CLOUDTRAIL-001");
 }

@@ -191,3 +191,26 @@ fn a_suppressed_finding_still_counts_toward_an_incident() {
     let incident = trail.incident.as_ref().expect("an incident");
     assert!(incident.steps[0].suppressed);
 }
+
+#[test]
+fn a_trail_keeps_at_most_a_bounded_number_of_findings_dropping_context_first() {
+    let mut trail = Trail::new(&event("a", DENIED, 0));
+    play(&mut trail, &[event("a", DENIED, 0)]);
+    // An intruder spraying from 500 networks: 500 first-network findings.
+    let spray: Vec<Contribution> = (0..500)
+        .map(|n| Contribution {
+            finding_id: format!("F-net-{n}"),
+            key: Some(format!("203.0.{}.0/24", n % 256)),
+            ..event(&format!("n{n}"), NEW_API, 1 + n / 100)
+        })
+        .collect();
+    play(&mut trail, &spray);
+    assert_eq!(trail.steps.len(), MAX_STEPS);
+    assert!(
+        trail
+            .steps
+            .iter()
+            .any(|step| step.finding_id == "F-TW-BASE-DENIED"),
+        "the step that brings a tactic stays"
+    );
+}

@@ -1,0 +1,528 @@
+//! Anomalies, findings and incidents in Amazon DynamoDB. An anomalous event is written in one
+//! transaction (`TransactWriteItems`): its anomaly, put only if absent, and each finding and
+//! trail it changes, each put only if its version is still the one read. So an event is
+//! counted once however often it is delivered (the anomaly's condition cancels a repeat
+//! whole), and two detectors updating one finding at once never lose a count (the loser
+//! reads again and merges again). The merge is the one `scan` uses
+//! ([`crate::casebook::merge`]).
+//!
+//! The cases table holds three kinds of item under (`pk`, `sk`): a finding (`F-…`,
+//! `finding`), an incident (`I-…`, `incident`) and a subject's trail (`T#principal…`,
+//! `trail`). Findings and incidents carry what the query indexes need: `list` (the kind) and
+//! `severity_list` (`finding#high`), `principal`, and `last_seen` as their sort key.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use super::dynamodb::anomaly_item;
+use super::dynamodb_profiles::get_items;
+use super::store_error;
+use crate::anomaly::{Anomaly, Severity};
+use crate::casebook::{Recorded, merge};
+use crate::finding::{Contribution, Finding};
+use crate::incident::{Incident, IncidentSettings, Trail, trail_key};
+use crate::ports::{CaseStore, PutOutcome, StoreError};
+
+const FINDING: &str = "finding";
+const INCIDENT: &str = "incident";
+const TRAIL: &str = "trail";
+
+/// How often a record is tried again when another detector changed its findings meanwhile.
+const CONFLICT_ATTEMPTS: u32 = 8;
+/// Items one transaction may hold (DynamoDB's limit).
+const TRANSACTION_ITEMS: usize = 100;
+/// Findings and trails a warm detector remembers between batches.
+const CACHE_ITEMS: usize = 10_000;
+
+/// How long what the store writes is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retention {
+    /// Anomalies, the evidence behind findings, after their event.
+    pub anomalies: Duration,
+    /// Findings and incidents after their last event.
+    pub cases: Duration,
+}
+
+impl Retention {
+    /// The defaults with `TRAILWATCH_ANOMALY_RETENTION_DAYS` and
+    /// `TRAILWATCH_FINDING_RETENTION_DAYS` applied.
+    pub fn from_env() -> Result<Self, crate::baseline::SettingError> {
+        let mut retention = Self::default();
+        for (variable, field) in [
+            (
+                "TRAILWATCH_ANOMALY_RETENTION_DAYS",
+                &mut retention.anomalies,
+            ),
+            ("TRAILWATCH_FINDING_RETENTION_DAYS", &mut retention.cases),
+        ] {
+            if let Ok(value) = std::env::var(variable) {
+                let days = value
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|days| (1..=36_500).contains(days))
+                    .ok_or_else(|| crate::baseline::SettingError {
+                        name: variable.to_string(),
+                        expected: "a whole number of days from 1 to 36500",
+                        value: value.clone(),
+                    })?;
+                *field = Duration::days(days);
+            }
+        }
+        Ok(retention)
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            anomalies: Duration::days(90),
+            cases: Duration::days(365),
+        }
+    }
+}
+
+/// A finding or incident item: the state, and what the indexes read.
+#[derive(Debug, Serialize, Deserialize)]
+struct CaseItem<T> {
+    pk: String,
+    sk: String,
+    version: u64,
+    list: String,
+    severity_list: String,
+    principal: String,
+    last_seen: String,
+    expires_at: i64,
+    state: T,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TrailItem {
+    pk: String,
+    sk: String,
+    version: u64,
+    expires_at: i64,
+    state: Trail,
+}
+
+#[derive(Debug, Clone)]
+struct Versioned<T> {
+    version: u64,
+    state: T,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    findings: HashMap<String, Versioned<Finding>>,
+    trails: HashMap<String, Versioned<Trail>>,
+}
+
+pub struct DynamoDbCaseStore {
+    client: Client,
+    anomalies_table: String,
+    cases_table: String,
+    settings: IncidentSettings,
+    retention: Retention,
+    cache: Mutex<Cache>,
+}
+
+impl DynamoDbCaseStore {
+    pub fn new(
+        client: Client,
+        anomalies_table: impl Into<String>,
+        cases_table: impl Into<String>,
+        settings: IncidentSettings,
+        retention: Retention,
+    ) -> Self {
+        Self {
+            client,
+            anomalies_table: anomalies_table.into(),
+            cases_table: cases_table.into(),
+            settings,
+            retention,
+            cache: Mutex::default(),
+        }
+    }
+
+    /// The findings and trails these contributions touch, from the cache or the table.
+    async fn load(
+        &self,
+        cache: &mut Cache,
+        finding_ids: &[String],
+        trail_keys: &[String],
+    ) -> Result<(), StoreError> {
+        let mut missing: Vec<(String, String)> = finding_ids
+            .iter()
+            .filter(|id| !cache.findings.contains_key(*id))
+            .map(|id| (id.clone(), FINDING.to_string()))
+            .collect();
+        missing.extend(
+            trail_keys
+                .iter()
+                .filter(|key| !cache.trails.contains_key(*key))
+                .map(|key| (trail_pk(key), TRAIL.to_string())),
+        );
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if cache.findings.len() + cache.trails.len() > CACHE_ITEMS {
+            *cache = Cache::default();
+        }
+        let found = get_items(&self.client, &self.cases_table, missing.clone()).await?;
+        for (pk, sk) in missing {
+            let item = found.get(&(pk.clone(), sk.clone()));
+            if sk == FINDING {
+                let versioned = match item {
+                    Some(item) => {
+                        let item: CaseItem<Finding> = decode(item, &pk)?;
+                        Versioned {
+                            version: item.version,
+                            state: item.state,
+                        }
+                    }
+                    None => continue,
+                };
+                cache.findings.insert(pk, versioned);
+            } else if let Some(item) = item {
+                let item: TrailItem = decode(item, &pk)?;
+                let key = trail_key(&item.state.principal, item.state.access_key.as_deref());
+                cache.trails.insert(
+                    key,
+                    Versioned {
+                        version: item.version,
+                        state: item.state,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// One attempt: merge into what was read, write it all if nothing changed meanwhile.
+    async fn try_record(
+        &self,
+        cache: &mut Cache,
+        anomaly: &Anomaly,
+        contributions: &[Contribution],
+    ) -> Result<Attempt, StoreError> {
+        let mut finding_ids: Vec<String> = contributions
+            .iter()
+            .map(|contribution| contribution.finding_id.clone())
+            .collect();
+        finding_ids.sort();
+        finding_ids.dedup();
+        let mut trail_keys: Vec<String> = contributions
+            .iter()
+            .map(|contribution| {
+                trail_key(&contribution.principal, contribution.access_key.as_deref())
+            })
+            .collect();
+        trail_keys.sort();
+        trail_keys.dedup();
+        self.load(cache, &finding_ids, &trail_keys).await?;
+
+        let mut findings: HashMap<String, Finding> = finding_ids
+            .iter()
+            .filter_map(|id| Some((id.clone(), cache.findings.get(id)?.state.clone())))
+            .collect();
+        let mut trails: HashMap<String, Trail> = trail_keys
+            .iter()
+            .filter_map(|key| Some((key.clone(), cache.trails.get(key)?.state.clone())))
+            .collect();
+        let merged = merge(&mut findings, &mut trails, contributions, &self.settings);
+
+        let mut writes = vec![self.anomaly_put(anomaly)?];
+        let mut versions: Vec<(bool, String, u64)> = Vec::new();
+        for id in &finding_ids {
+            let Some(finding) = findings.get(id) else {
+                continue;
+            };
+            let read = cache.findings.get(id).map(|known| known.version);
+            let version = read.unwrap_or(0) + 1;
+            let item = self.case_item(
+                FINDING,
+                version,
+                (&finding.principal, finding.severity, finding.last_seen),
+                finding,
+            );
+            writes.push(self.versioned_put(encode(&item)?, read)?);
+            versions.push((true, id.clone(), version));
+        }
+        for key in &trail_keys {
+            let Some(trail) = trails.get(key) else {
+                continue;
+            };
+            let read = cache.trails.get(key).map(|known| known.version);
+            let version = read.unwrap_or(0) + 1;
+            let last = trail
+                .steps
+                .iter()
+                .map(|step| step.last_seen)
+                .max()
+                .unwrap_or(anomaly.event_time);
+            let item = TrailItem {
+                pk: trail_pk(key),
+                sk: TRAIL.to_string(),
+                version,
+                expires_at: (last + self.settings.window + Duration::days(1)).timestamp(),
+                state: trail.clone(),
+            };
+            writes.push(self.versioned_put(encode(&item)?, read)?);
+            versions.push((false, key.clone(), version));
+        }
+        for incident in &merged.incidents {
+            let item = self.case_item(
+                INCIDENT,
+                0,
+                (&incident.principal, incident.severity, incident.last_seen),
+                incident,
+            );
+            writes.push(self.put(encode(&item)?, None)?);
+        }
+        if writes.len() > TRANSACTION_ITEMS {
+            return Err(StoreError::Rejected(format!(
+                "event {} changes {} items, more than one transaction holds",
+                anomaly.event_id,
+                writes.len()
+            )));
+        }
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {
+                for (is_finding, key, version) in versions {
+                    if is_finding {
+                        if let Some(state) = findings.remove(&key) {
+                            cache.findings.insert(key, Versioned { version, state });
+                        }
+                    } else if let Some(state) = trails.remove(&key) {
+                        cache.trails.insert(key, Versioned { version, state });
+                    }
+                }
+                Ok(Attempt::Written(merged.recorded))
+            }
+            Err(error) => {
+                let reasons: Vec<Option<String>> = match error.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                        cancelled
+                            .cancellation_reasons()
+                            .iter()
+                            .map(|reason| reason.code().map(str::to_string))
+                            .collect()
+                    }
+                    _ => return Err(store_error(&error)),
+                };
+                let failed = |position: usize| {
+                    reasons
+                        .get(position)
+                        .and_then(Option::as_deref)
+                        .is_some_and(|code| code == "ConditionalCheckFailed")
+                };
+                if failed(0) {
+                    return Ok(Attempt::AlreadyPresent);
+                }
+                if reasons.iter().any(|code| {
+                    matches!(
+                        code.as_deref(),
+                        Some("ConditionalCheckFailed" | "TransactionConflict")
+                    )
+                }) {
+                    // Another detector wrote first: forget what was read, read again.
+                    for id in &finding_ids {
+                        cache.findings.remove(id);
+                    }
+                    for key in &trail_keys {
+                        cache.trails.remove(key);
+                    }
+                    return Ok(Attempt::Conflict);
+                }
+                Err(store_error(&error))
+            }
+        }
+    }
+
+    /// A finding or incident as stored: its state, and what the indexes list it by.
+    fn case_item<'a, T: HasId>(
+        &self,
+        kind: &str,
+        version: u64,
+        (principal, severity, last_seen): (&str, Severity, DateTime<Utc>),
+        state: &'a T,
+    ) -> CaseItem<&'a T> {
+        CaseItem {
+            pk: state.id().to_string(),
+            sk: kind.to_string(),
+            version,
+            list: kind.to_string(),
+            severity_list: format!("{kind}#{severity}"),
+            principal: principal.to_string(),
+            last_seen: sort_time(last_seen),
+            expires_at: (last_seen + self.retention.cases).timestamp(),
+            state,
+        }
+    }
+
+    fn anomaly_put(&self, anomaly: &Anomaly) -> Result<TransactWriteItem, StoreError> {
+        let mut item = anomaly_item(anomaly)?;
+        item.insert(
+            "expires_at".to_string(),
+            AttributeValue::N(
+                (anomaly.event_time + self.retention.anomalies)
+                    .timestamp()
+                    .to_string(),
+            ),
+        );
+        let put = Put::builder()
+            .table_name(&self.anomalies_table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", "pk")
+            .build()
+            .map_err(|error| StoreError::Request(error.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A put of an item read at version `read` (`None`: it did not exist).
+    fn versioned_put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        read: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.put(item, Some(read))
+    }
+
+    fn put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        read: Option<Option<u64>>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.cases_table)
+            .set_item(Some(item));
+        match read {
+            None => {}
+            Some(None) => {
+                put = put
+                    .condition_expression("attribute_not_exists(#pk)")
+                    .expression_attribute_names("#pk", "pk");
+            }
+            Some(Some(version)) => {
+                put = put
+                    .condition_expression("#version = :read")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":read", AttributeValue::N(version.to_string()));
+            }
+        }
+        let put = put
+            .build()
+            .map_err(|error| StoreError::Request(error.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    async fn case<T: for<'de> Deserialize<'de>>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let found = get_items(
+            &self.client,
+            &self.cases_table,
+            vec![(pk.to_string(), sk.to_string())],
+        )
+        .await?;
+        found
+            .get(&(pk.to_string(), sk.to_string()))
+            .map(|item| decode::<CaseItem<T>>(item, pk).map(|item| item.state))
+            .transpose()
+    }
+}
+
+enum Attempt {
+    Written(Recorded),
+    AlreadyPresent,
+    Conflict,
+}
+
+impl CaseStore for DynamoDbCaseStore {
+    async fn record(
+        &self,
+        anomaly: &Anomaly,
+        contributions: &[Contribution],
+    ) -> Result<(PutOutcome, Recorded), StoreError> {
+        let mut cache = self.cache.lock().await;
+        for attempt in 1..=CONFLICT_ATTEMPTS {
+            match self.try_record(&mut cache, anomaly, contributions).await? {
+                Attempt::Written(recorded) => return Ok((PutOutcome::Inserted, recorded)),
+                Attempt::AlreadyPresent => {
+                    return Ok((PutOutcome::AlreadyPresent, Recorded::default()));
+                }
+                Attempt::Conflict => {
+                    tracing::debug!(event_id = %anomaly.event_id, attempt, "findings changed meanwhile; merging again");
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)))
+                        .await;
+                }
+            }
+        }
+        Err(StoreError::Request(format!(
+            "findings of event {} kept changing under {CONFLICT_ATTEMPTS} attempts",
+            anomaly.event_id
+        )))
+    }
+
+    async fn finding(&self, id: &str) -> Result<Option<Finding>, StoreError> {
+        self.case(id, FINDING).await
+    }
+
+    async fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError> {
+        self.case(id, INCIDENT).await
+    }
+}
+
+/// What names a finding or an incident.
+trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for Finding {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl HasId for Incident {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+fn trail_pk(key: &str) -> String {
+    format!("T#{key}")
+}
+
+/// A time that sorts as text: RFC 3339, UTC, milliseconds.
+fn sort_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn encode<T: Serialize>(item: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(item)
+        .map_err(|error| StoreError::Rejected(format!("cannot encode a case item: {error}")))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(
+    item: &HashMap<String, AttributeValue>,
+    pk: &str,
+) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item.clone())
+        .map_err(|error| StoreError::Corrupt(format!("{pk}: {error}")))
+}

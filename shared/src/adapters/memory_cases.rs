@@ -1,0 +1,154 @@
+//! Findings, incidents and suppression rules in memory: the detector's stores for tests and
+//! local runs, with the merge `scan` uses.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::anomaly::Anomaly;
+use crate::casebook::{Recorded, merge};
+use crate::finding::{Contribution, Finding};
+use crate::incident::{Incident, IncidentSettings, Trail};
+use crate::ports::{AnomalyStore, CaseStore, PutOutcome, StoreError, SuppressionStore};
+use crate::suppress::SuppressionRule;
+
+#[derive(Debug, Default)]
+struct Cases {
+    anomalies: HashMap<String, Anomaly>,
+    findings: HashMap<String, Finding>,
+    trails: HashMap<String, Trail>,
+    incidents: HashMap<String, Incident>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryCaseStore {
+    settings: IncidentSettings,
+    cases: Mutex<Cases>,
+}
+
+impl MemoryCaseStore {
+    pub fn new(settings: IncidentSettings) -> Self {
+        Self {
+            settings,
+            cases: Mutex::default(),
+        }
+    }
+
+    pub fn anomaly(&self, event_id: &str) -> Option<Anomaly> {
+        self.lock().ok()?.anomalies.get(event_id).cloned()
+    }
+
+    /// How many anomalies are stored.
+    pub fn len(&self) -> usize {
+        self.lock().map(|cases| cases.anomalies.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every finding, oldest first.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = self
+            .lock()
+            .map(|cases| cases.findings.values().cloned().collect())
+            .unwrap_or_default();
+        findings.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
+        findings
+    }
+
+    /// Every incident, oldest first.
+    pub fn incidents(&self) -> Vec<Incident> {
+        let mut incidents: Vec<Incident> = self
+            .lock()
+            .map(|cases| cases.incidents.values().cloned().collect())
+            .unwrap_or_default();
+        incidents.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
+        incidents
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Cases>, StoreError> {
+        self.cases
+            .lock()
+            .map_err(|_| StoreError::Request("memory case store lock poisoned".into()))
+    }
+}
+
+impl CaseStore for MemoryCaseStore {
+    async fn record(
+        &self,
+        anomaly: &Anomaly,
+        contributions: &[Contribution],
+    ) -> Result<(PutOutcome, Recorded), StoreError> {
+        let mut cases = self.lock()?;
+        if cases.anomalies.contains_key(&anomaly.event_id) {
+            return Ok((PutOutcome::AlreadyPresent, Recorded::default()));
+        }
+        cases
+            .anomalies
+            .insert(anomaly.event_id.clone(), anomaly.clone());
+        let Cases {
+            findings,
+            trails,
+            incidents,
+            ..
+        } = &mut *cases;
+        let merged = merge(findings, trails, contributions, &self.settings);
+        for incident in merged.incidents {
+            incidents.insert(incident.id.clone(), incident);
+        }
+        Ok((PutOutcome::Inserted, merged.recorded))
+    }
+
+    async fn finding(&self, id: &str) -> Result<Option<Finding>, StoreError> {
+        Ok(self.lock()?.findings.get(id).cloned())
+    }
+
+    async fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError> {
+        Ok(self.lock()?.incidents.get(id).cloned())
+    }
+}
+
+/// The anomalies alone, as the ingest path's readers see them.
+impl AnomalyStore for MemoryCaseStore {
+    async fn put_if_absent(&self, anomaly: &Anomaly) -> Result<PutOutcome, StoreError> {
+        self.record(anomaly, &[]).await.map(|(outcome, _)| outcome)
+    }
+
+    async fn get(&self, event_id: &str) -> Result<Option<Anomaly>, StoreError> {
+        Ok(self.anomaly(event_id))
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemorySuppressionStore {
+    rules: Mutex<Vec<SuppressionRule>>,
+}
+
+impl SuppressionStore for MemorySuppressionStore {
+    async fn rules(&self) -> Result<Vec<SuppressionRule>, StoreError> {
+        self.rules
+            .lock()
+            .map(|rules| rules.clone())
+            .map_err(|_| StoreError::Request("memory suppression store lock poisoned".into()))
+    }
+
+    async fn put(&self, rule: &SuppressionRule) -> Result<(), StoreError> {
+        let mut rules = self
+            .rules
+            .lock()
+            .map_err(|_| StoreError::Request("memory suppression store lock poisoned".into()))?;
+        rules.retain(|known| known.id != rule.id);
+        rules.push(rule.clone());
+        Ok(())
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        let mut rules = self
+            .rules
+            .lock()
+            .map_err(|_| StoreError::Request("memory suppression store lock poisoned".into()))?;
+        let before = rules.len();
+        rules.retain(|known| known.id != id);
+        Ok(rules.len() < before)
+    }
+}
