@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.request
@@ -247,6 +248,29 @@ def attack_sequence_becomes_one_incident(state):
     tactics = [tactic["S"] for tactic in incident["tactics"]["L"]]
     # The stack also runs the Sigma rules, whose tags may add a tactic of their own.
     assert tactics[0] == "Privilege Escalation" and "Defense Evasion" in tactics, tactics
+    state["bot"] = bot
+
+
+def the_cli_reads_the_stack_by_name(state):
+    """`trailwatch incidents list --stack NAME` and `findings ack`, tables found through the
+    stack's outputs."""
+    def trailwatch(*args):
+        done = subprocess.run([os.environ["TRAILWATCH_BIN"], *args, "--stack", state["stack"]],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (args, done.stderr)
+        return done.stdout
+
+    bot = state["bot"]
+    incidents = [json.loads(line) for line in
+                 trailwatch("incidents", "list", "--principal", bot, "--format", "jsonl").splitlines()]
+    assert len(incidents) == 1 and incidents[0]["severity"] == "critical", incidents
+    findings = [json.loads(line) for line in
+                trailwatch("findings", "list", "--principal", bot, "--format", "jsonl").splitlines()]
+    target = next(f for f in findings if f["detection"]["id"] == "TW-IAM-004")
+    said = trailwatch("findings", "ack", target["id"], "--note", "checking with the team")
+    assert said.startswith(f"{target['id']} is now acknowledged"), said
+    acknowledged = trailwatch("findings", "list", "--status", "acknowledged", "--format", "jsonl")
+    assert target["id"] in acknowledged, acknowledged
 
 
 def invalid_input_is_a_400(state):
@@ -378,6 +402,8 @@ def main():
             check("function URL -> ingest: invalid event is a 400", invalid_input_is_a_400, state)
             check("two steps of an attack -> findings -> one incident in the cases table (by-principal index)",
                   attack_sequence_becomes_one_incident, state)
+            check("trailwatch incidents list / findings ack --stack NAME (tables from the stack's outputs)",
+                  the_cli_reads_the_stack_by_name, state)
             check("alarms on the dead-letter queues, backlog, errors and throttles, to the stack's topic; log groups",
                   the_stack_watches_itself, state)
             check("EventBridge: aws.* CloudTrail event -> rule -> queue -> detector (with Sigma rules); custom source ignored",

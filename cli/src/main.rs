@@ -1,5 +1,6 @@
 //! `trailwatch`: the detection engine on your laptop, no AWS account needed.
 
+mod cases;
 mod report;
 mod s3;
 mod sources;
@@ -48,6 +49,27 @@ enum Command {
     /// fires is grouped into findings (one per account, principal, detection and key in a
     /// window) and incidents (a principal's findings across ATT&CK tactics).
     Scan(Box<ScanArgs>),
+    /// A deployed stack's findings: list, show, acknowledge, resolve.
+    Findings {
+        #[command(subcommand)]
+        command: cases::FindingsCommand,
+        #[command(flatten)]
+        target: cases::Target,
+    },
+    /// A deployed stack's incidents: list, show.
+    Incidents {
+        #[command(subcommand)]
+        command: cases::IncidentsCommand,
+        #[command(flatten)]
+        target: cases::Target,
+    },
+    /// A deployed stack's suppression rules: add, list, remove.
+    Suppress {
+        #[command(subcommand)]
+        command: cases::SuppressCommand,
+        #[command(flatten)]
+        target: cases::Target,
+    },
     /// List the built-in detection rules.
     Rules {
         #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
@@ -243,6 +265,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scan(args) => scan(&args),
         Command::Rules { format } => rules(format),
+        Command::Findings { command, target } => block_on(cases::findings(&command, &target)),
+        Command::Incidents { command, target } => block_on(cases::incidents(&command, &target)),
+        Command::Suppress { command, target } => block_on(cases::suppress(&command, &target)),
     }
 }
 

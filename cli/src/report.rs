@@ -67,15 +67,23 @@ pub fn write_cases(
         writeln!(out, "FINDINGS")?;
         writeln!(
             out,
-            "{:<18}  {:<8}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  TITLE",
-            "ID", "SEVERITY", "COUNT", "FIRST SEEN", "LAST SEEN", "PRINCIPAL", "DETECTION"
+            "{:<18}  {:<8}  {:<12}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  TITLE",
+            "ID",
+            "SEVERITY",
+            "STATUS",
+            "COUNT",
+            "FIRST SEEN",
+            "LAST SEEN",
+            "PRINCIPAL",
+            "DETECTION"
         )?;
         for finding in findings {
             writeln!(
                 out,
-                "{:<18}  {:<8}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  {}",
+                "{:<18}  {:<8}  {:<12}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  {}",
                 finding.id,
                 finding.severity.as_str(),
+                finding.status.as_str(),
                 finding.count,
                 finding.first_seen.format(TIME),
                 finding.last_seen.format(TIME),
@@ -92,6 +100,78 @@ pub fn write_cases(
                 writeln!(out, "    suppressed by {rule}")?;
             }
         }
+    }
+    out.flush()
+}
+
+/// One finding, whole: its row, then what it holds.
+pub fn write_finding(out: &mut impl Write, finding: &Finding) -> io::Result<()> {
+    write_cases(out, &[], &[finding])?;
+    let list = |set: &std::collections::BTreeSet<String>| {
+        set.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (name, values) in [
+        ("networks", list(&finding.networks)),
+        ("user agents", list(&finding.user_agents)),
+        ("regions", list(&finding.regions)),
+        ("resources", list(&finding.resources)),
+        ("sample events", finding.event_ids.join(", ")),
+    ] {
+        if !values.is_empty() {
+            writeln!(out, "    {name}: {values}")?;
+        }
+    }
+    if let Some(change) = &finding.status_change {
+        writeln!(
+            out,
+            "    {} by {} at {}{}",
+            change.status,
+            change.by,
+            change.at.format(TIME),
+            change
+                .note
+                .as_ref()
+                .map(|note| format!(": {note}"))
+                .unwrap_or_default()
+        )?;
+    }
+    out.flush()
+}
+
+/// Suppression rules, a line each.
+pub fn write_suppressions(
+    out: &mut impl Write,
+    rules: &[trailwatch_shared::suppress::SuppressionRule],
+) -> io::Result<()> {
+    let width = column_width(rules.iter().map(|rule| rule.id.len()), "ID");
+    writeln!(
+        out,
+        "{:<width$}  {:<10}  MATCHES  —  REASON",
+        "ID", "EXPIRES"
+    )?;
+    for rule in rules {
+        let matches: Vec<String> = [
+            ("detection", &rule.detection),
+            ("principal", &rule.principal),
+            ("account", &rule.account),
+            ("network", &rule.network),
+            ("user_agent", &rule.user_agent),
+            ("region", &rule.region),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|value| format!("{name}={value}")))
+        .collect();
+        writeln!(
+            out,
+            "{:<width$}  {:<10}  {}  —  {}",
+            rule.id,
+            rule.expires.as_deref().unwrap_or("never"),
+            matches.join(" "),
+            rule.reason
+        )?;
     }
     out.flush()
 }

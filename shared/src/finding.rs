@@ -74,6 +74,12 @@ pub struct Finding {
     /// The suppression rule that matched every event of the finding, if one did: stored,
     /// raising no alert. One event no rule matches lifts it.
     pub suppressed_by: Option<String>,
+    /// Where a person has taken it: open until someone says otherwise.
+    #[serde(default)]
+    pub status: crate::query::Status,
+    /// Who last changed the status, when, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_change: Option<crate::query::StatusChange>,
 }
 
 /// The key of a detection: what it is about, where one finding per value is wanted.
@@ -222,6 +228,8 @@ impl Finding {
             regions: BTreeSet::new(),
             resources: BTreeSet::new(),
             suppressed_by: contribution.suppressed_by.clone(),
+            status: crate::query::Status::Open,
+            status_change: None,
         }
     }
 

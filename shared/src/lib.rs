@@ -9,6 +9,8 @@ pub mod casebook;
 pub mod collect;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod contract_cases;
 pub mod dead_letter;
 pub mod detect;
 pub mod engine;
@@ -20,6 +22,7 @@ pub mod incident;
 pub mod ingest;
 pub mod input;
 pub mod ports;
+pub mod query;
 pub mod rules;
 pub mod sigma;
 pub mod suppress;

@@ -10,6 +10,7 @@ use crate::baseline::{BaselineConfig, Features, Observation};
 use crate::casebook::Recorded;
 use crate::finding::{Contribution, Finding};
 use crate::incident::Incident;
+use crate::query::{CaseFilter, Page, QueryError, StatusChange};
 use crate::suppress::SuppressionRule;
 
 /// One message for the events queue, named by an id unique within its batch.
@@ -112,6 +113,27 @@ pub trait CaseStore: Send + Sync {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+}
+
+/// Findings and incidents read back, newest first, a page at a time; and a finding's status
+/// set by a person.
+pub trait CaseQueries: Send + Sync {
+    fn findings(
+        &self,
+        filter: &CaseFilter,
+    ) -> impl Future<Output = Result<Page<Finding>, QueryError>> + Send;
+
+    fn incidents(
+        &self,
+        filter: &CaseFilter,
+    ) -> impl Future<Output = Result<Page<Incident>, QueryError>> + Send;
+
+    /// Sets a finding's status; the finding as it is now, or `None` when there is none.
+    fn set_status(
+        &self,
+        id: &str,
+        change: &StatusChange,
+    ) -> impl Future<Output = Result<Option<Finding>, StoreError>> + Send;
 }
 
 /// Where suppression rules made at run time are kept (the packaged file's are read apart).

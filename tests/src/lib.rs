@@ -5,6 +5,7 @@
 pub mod harness;
 pub mod records;
 pub mod resources;
+pub mod scenarios;
 pub mod simulation;
 pub mod template;
 

@@ -11,45 +11,7 @@ use trailwatch_shared::casebook::Triage;
 use trailwatch_shared::ports::SuppressionStore;
 use trailwatch_shared::suppress::{LiveSuppressions, SuppressionRule, Suppressions};
 use trailwatch_tests::harness::{Harness, text};
-
-const BOT: &str = "arn:aws:iam::111122223333:user/build-bot";
-
-/// A call by build-bot `second` seconds after 09:00 on 2 November.
-fn bot_call(id: &str, second: u32, source: &str, name: &str, denied: bool) -> Value {
-    let mut record = json!({"eventVersion": "1.10", "eventID": id,
-        "eventTime": format!("2026-11-02T09:{:02}:{:02}Z", second / 60, second % 60),
-        "eventSource": format!("{source}.amazonaws.com"), "eventName": name,
-        "awsRegion": "eu-west-1", "sourceIPAddress": "203.0.113.10",
-        "userAgent": "python-requests/2.32.3", "recipientAccountId": "111122223333",
-        "userIdentity": {"type": "IAMUser", "arn": BOT, "accountId": "111122223333",
-            "accessKeyId": "AKIABUILDBOT"}});
-    if denied {
-        record["errorCode"] = json!("AccessDenied");
-    }
-    record
-}
-
-/// Sends each record as a message of its own, as EventBridge delivers them.
-async fn send_all(harness: &Harness, records: &[Value]) {
-    for record in records {
-        harness.send_raw(&record.to_string()).await;
-    }
-}
-
-/// Hands the queue's messages to detectors in batches of ten, each batch to a fresh detector
-/// instance in turn (so no warm memory hides a repeat from the store).
-async fn detect_all(harness: &Harness, triage: &Triage, expected: usize) {
-    let messages = harness.receive(harness.events_queue_url(), expected).await;
-    assert_eq!(messages.len(), expected);
-    let detectors = [
-        harness.detector_with(triage.clone()),
-        harness.detector_with(triage.clone()),
-    ];
-    for (turn, batch) in messages.chunks(10).enumerate() {
-        let response = harness.detect_with(&detectors[turn % 2], batch).await;
-        assert!(response.batch_item_failures.is_empty());
-    }
-}
+use trailwatch_tests::scenarios::{BOT, bot_call, detect_all, send_all, three_step_attack};
 
 /// The findings or incidents of a principal, newest first, through the by-principal index.
 async fn cases_of(
@@ -134,21 +96,6 @@ async fn fifty_denied_calls_are_one_finding_of_fifty_and_redelivery_leaves_it_at
     assert_eq!(finding_of(&again, "TW-BASE-DENIED")["count"], 1);
     assert_eq!(harness.anomaly_count().await, 50);
     harness.cleanup().await;
-}
-
-/// build-bot: a dozen denied listings, AdministratorAccess for itself, then the trail stopped.
-fn three_step_attack() -> Vec<Value> {
-    let mut records: Vec<Value> = (0..12)
-        .map(|n| bot_call(&format!("probe-{n}"), n, "s3", "ListBuckets", true))
-        .collect();
-    let mut admin = bot_call("admin", 120, "iam", "AttachUserPolicy", false);
-    admin["requestParameters"] = json!({"userName": "build-bot",
-        "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
-    let mut stop = bot_call("stop", 300, "cloudtrail", "StopLogging", false);
-    stop["requestParameters"] = json!({"name": "management-events"});
-    records.push(admin);
-    records.push(stop);
-    records
 }
 
 #[tokio::test]
@@ -254,5 +201,14 @@ async fn a_suppressed_detection_is_stored_marked_with_its_rule_and_still_makes_t
     );
     assert!(table.remove("bot-denials").await.expect("DeleteItem"));
     assert!(!table.remove("bot-denials").await.expect("DeleteItem"));
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn dynamodb_keeps_the_case_contract_through_its_indexes() {
+    let Some(harness) = Harness::new("case_contract").await else {
+        return;
+    };
+    trailwatch_shared::contract_cases::check_case_queries(&harness.detector().cases).await;
     harness.cleanup().await;
 }

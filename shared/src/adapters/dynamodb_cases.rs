@@ -27,7 +27,8 @@ use crate::anomaly::{Anomaly, Severity};
 use crate::casebook::{Recorded, merge};
 use crate::finding::{Contribution, Finding};
 use crate::incident::{Incident, IncidentSettings, Trail, trail_key};
-use crate::ports::{CaseStore, PutOutcome, StoreError};
+use crate::ports::{CaseQueries, CaseStore, PutOutcome, StoreError};
+use crate::query::{CaseFilter, Page, QueryError, Status, StatusChange, bad_cursor};
 
 const FINDING: &str = "finding";
 const INCIDENT: &str = "incident";
@@ -502,6 +503,233 @@ impl HasId for Finding {
 impl HasId for Incident {
     fn id(&self) -> &str {
         &self.id
+    }
+}
+
+/// Where a page stopped: the index and the key of its last item, as DynamoDB names them.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    index: String,
+    key: HashMap<String, String>,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    fn decode(text: &str) -> Result<Cursor, QueryError> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| bad_cursor())?;
+        serde_json::from_slice(&bytes).map_err(|_| bad_cursor())
+    }
+}
+
+impl DynamoDbCaseStore {
+    /// Findings or incidents, newest first: a Query of `by-principal` when a principal is
+    /// named, else of `by-last-seen`; the other filters are filter expressions, and pages are
+    /// read until the page is full or the index ends.
+    async fn list<T: for<'de> Deserialize<'de>>(
+        &self,
+        kind: &str,
+        filter: &CaseFilter,
+    ) -> Result<Page<T>, QueryError> {
+        let (index, hash_name, hash_value) = match &filter.principal {
+            Some(principal) => ("by-principal", "principal", principal.clone()),
+            None => ("by-last-seen", "list", kind.to_string()),
+        };
+        let mut names: HashMap<String, String> = HashMap::from([
+            ("#hash".to_string(), hash_name.to_string()),
+            ("#last_seen".to_string(), "last_seen".to_string()),
+        ]);
+        let mut values: HashMap<String, AttributeValue> = HashMap::from([
+            (":hash".to_string(), AttributeValue::S(hash_value)),
+            (
+                ":since".to_string(),
+                AttributeValue::S(filter.since.map(sort_time).unwrap_or_else(|| "0".into())),
+            ),
+            (
+                ":until".to_string(),
+                AttributeValue::S(filter.until.map(sort_time).unwrap_or_else(|| "~".into())),
+            ),
+        ]);
+        let mut conditions = vec!["#sk = :kind".to_string()];
+        names.insert("#sk".into(), "sk".into());
+        values.insert(":kind".into(), AttributeValue::S(kind.to_string()));
+        if filter.min_severity.is_some() || filter.detection.is_some() || filter.status.is_some() {
+            names.insert("#state".into(), "state".into());
+        }
+        if let Some(min) = filter.min_severity {
+            names.insert("#severity".into(), "severity".into());
+            let allowed: Vec<String> = [
+                Severity::Low,
+                Severity::Medium,
+                Severity::High,
+                Severity::Critical,
+            ]
+            .into_iter()
+            .filter(|severity| *severity >= min)
+            .enumerate()
+            .map(|(n, severity)| {
+                values.insert(
+                    format!(":severity{n}"),
+                    AttributeValue::S(severity.to_string()),
+                );
+                format!(":severity{n}")
+            })
+            .collect();
+            conditions.push(format!("#state.#severity IN ({})", allowed.join(", ")));
+        }
+        if let Some(detection) = &filter.detection {
+            names.insert("#detection".into(), "detection".into());
+            names.insert("#id".into(), "id".into());
+            values.insert(":detection".into(), AttributeValue::S(detection.clone()));
+            conditions.push("#state.#detection.#id = :detection".into());
+        }
+        if let Some(status) = filter.status {
+            names.insert("#status".into(), "status".into());
+            values.insert(":status".into(), AttributeValue::S(status.to_string()));
+            // Findings stored before statuses existed are open.
+            conditions.push(if status == Status::Open {
+                "(attribute_not_exists(#state.#status) OR #state.#status = :status)".into()
+            } else {
+                "#state.#status = :status".into()
+            });
+        }
+        let mut start: Option<HashMap<String, AttributeValue>> = match &filter.after {
+            None => None,
+            Some(text) => {
+                let cursor = Cursor::decode(text)?;
+                if cursor.index != index {
+                    return Err(bad_cursor());
+                }
+                Some(
+                    cursor
+                        .key
+                        .into_iter()
+                        .map(|(name, value)| (name, AttributeValue::S(value)))
+                        .collect(),
+                )
+            }
+        };
+        let limit = filter.limit.max(1);
+        let mut items: Vec<T> = Vec::new();
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.cases_table)
+                .index_name(index)
+                .key_condition_expression("#hash = :hash AND #last_seen BETWEEN :since AND :until")
+                .filter_expression(conditions.join(" AND "))
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit * 2).unwrap_or(200))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|error| QueryError::Store(store_error(&error)))?;
+            let last_evaluated = output.last_evaluated_key.filter(|key| !key.is_empty());
+            let found = output.items.unwrap_or_default();
+            for (position, item) in found.iter().enumerate() {
+                let pk = item
+                    .get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                let decoded: CaseItem<T> = decode(item, &pk)?;
+                items.push(decoded.state);
+                if items.len() == limit {
+                    // Full: the next page starts after this item, unless nothing follows it.
+                    let more = position + 1 < found.len() || last_evaluated.is_some();
+                    let next = more.then(|| {
+                        Cursor {
+                            index: index.to_string(),
+                            key: [("pk", &pk), ("sk", &kind.to_string())]
+                                .into_iter()
+                                .map(|(name, value)| (name.to_string(), value.clone()))
+                                .chain([hash_name, "last_seen"].into_iter().filter_map(|name| {
+                                    item.get(name)
+                                        .and_then(|value| value.as_s().ok())
+                                        .map(|value| (name.to_string(), value.clone()))
+                                }))
+                                .collect(),
+                        }
+                        .encode()
+                    });
+                    return Ok(Page { items, next });
+                }
+            }
+            match last_evaluated {
+                Some(key) => start = Some(key),
+                None => return Ok(Page { items, next: None }),
+            }
+        }
+    }
+}
+
+impl CaseQueries for DynamoDbCaseStore {
+    async fn findings(&self, filter: &CaseFilter) -> Result<Page<Finding>, QueryError> {
+        self.list(FINDING, filter).await
+    }
+
+    async fn incidents(&self, filter: &CaseFilter) -> Result<Page<Incident>, QueryError> {
+        // Detection and status say nothing of incidents.
+        let filter = CaseFilter {
+            detection: None,
+            status: None,
+            ..filter.clone()
+        };
+        self.list(INCIDENT, &filter).await
+    }
+
+    async fn set_status(
+        &self,
+        id: &str,
+        change: &StatusChange,
+    ) -> Result<Option<Finding>, StoreError> {
+        let change_value = serde_dynamo::to_attribute_value(change)
+            .map_err(|error| StoreError::Rejected(format!("cannot encode the change: {error}")))?;
+        // The version moves too, so a detector holding the finding merges into this state.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.cases_table)
+            .key("pk", AttributeValue::S(id.to_string()))
+            .key("sk", AttributeValue::S(FINDING.to_string()))
+            .update_expression(
+                "SET #state.#status = :status, #state.#change = :change ADD #version :one",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#change", "status_change")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":status", AttributeValue::S(change.status.to_string()))
+            .expression_attribute_values(":change", change_value)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .attributes
+                .map(|item| decode::<CaseItem<Finding>>(&item, id).map(|item| item.state))
+                .transpose(),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(store_error(&error)),
+        }
     }
 }
 

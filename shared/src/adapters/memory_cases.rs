@@ -8,7 +8,10 @@ use crate::anomaly::Anomaly;
 use crate::casebook::{Recorded, merge};
 use crate::finding::{Contribution, Finding};
 use crate::incident::{Incident, IncidentSettings, Trail};
-use crate::ports::{AnomalyStore, CaseStore, PutOutcome, StoreError, SuppressionStore};
+use crate::ports::{
+    AnomalyStore, CaseQueries, CaseStore, PutOutcome, StoreError, SuppressionStore,
+};
+use crate::query::{CaseFilter, Page, QueryError, StatusChange, bad_cursor};
 use crate::suppress::SuppressionRule;
 
 #[derive(Debug, Default)]
@@ -119,34 +122,93 @@ impl AnomalyStore for MemoryCaseStore {
     }
 }
 
+/// Newest first (last seen, then id, both descending); a page after the cursor's item.
+fn page_of<T: Clone>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> (chrono::DateTime<chrono::Utc>, String),
+    filter: &CaseFilter,
+) -> Result<Page<T>, QueryError> {
+    items.sort_by_key(|item| std::cmp::Reverse(key(item)));
+    let start = match &filter.after {
+        None => 0,
+        Some(cursor) => {
+            let (at, id) = cursor.split_once('|').ok_or_else(bad_cursor)?;
+            let at = chrono::DateTime::parse_from_rfc3339(at)
+                .map_err(|_| bad_cursor())?
+                .with_timezone(&chrono::Utc);
+            let after = (at, id.to_string());
+            items.iter().take_while(|item| key(item) >= after).count()
+        }
+    };
+    let limit = filter.limit.max(1);
+    let page: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
+    let next = (start + page.len() < items.len())
+        .then(|| page.last().map(&key))
+        .flatten()
+        .map(|(at, id)| format!("{}|{id}", at.to_rfc3339()));
+    Ok(Page { items: page, next })
+}
+
+impl CaseQueries for MemoryCaseStore {
+    async fn findings(&self, filter: &CaseFilter) -> Result<Page<Finding>, QueryError> {
+        let admitted: Vec<Finding> = self
+            .findings()
+            .into_iter()
+            .filter(|finding| filter.admits_finding(finding))
+            .collect();
+        page_of(admitted, |f| (f.last_seen, f.id.clone()), filter)
+    }
+
+    async fn incidents(&self, filter: &CaseFilter) -> Result<Page<Incident>, QueryError> {
+        let admitted: Vec<Incident> = self
+            .incidents()
+            .into_iter()
+            .filter(|incident| filter.admits_incident(incident))
+            .collect();
+        page_of(admitted, |i| (i.last_seen, i.id.clone()), filter)
+    }
+
+    async fn set_status(
+        &self,
+        id: &str,
+        change: &StatusChange,
+    ) -> Result<Option<Finding>, StoreError> {
+        let mut cases = self.lock()?;
+        Ok(cases.findings.get_mut(id).map(|finding| {
+            finding.status = change.status;
+            finding.status_change = Some(change.clone());
+            finding.clone()
+        }))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct MemorySuppressionStore {
     rules: Mutex<Vec<SuppressionRule>>,
 }
 
-impl SuppressionStore for MemorySuppressionStore {
-    async fn rules(&self) -> Result<Vec<SuppressionRule>, StoreError> {
+impl MemorySuppressionStore {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<SuppressionRule>>, StoreError> {
         self.rules
             .lock()
-            .map(|rules| rules.clone())
             .map_err(|_| StoreError::Request("memory suppression store lock poisoned".into()))
+    }
+}
+
+impl SuppressionStore for MemorySuppressionStore {
+    async fn rules(&self) -> Result<Vec<SuppressionRule>, StoreError> {
+        Ok(self.lock()?.clone())
     }
 
     async fn put(&self, rule: &SuppressionRule) -> Result<(), StoreError> {
-        let mut rules = self
-            .rules
-            .lock()
-            .map_err(|_| StoreError::Request("memory suppression store lock poisoned".into()))?;
+        let mut rules = self.lock()?;
         rules.retain(|known| known.id != rule.id);
         rules.push(rule.clone());
         Ok(())
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
-        let mut rules = self
-            .rules
-            .lock()
-            .map_err(|_| StoreError::Request("memory suppression store lock poisoned".into()))?;
+        let mut rules = self.lock()?;
         let before = rules.len();
         rules.retain(|known| known.id != id);
         Ok(rules.len() < before)
