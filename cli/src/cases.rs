@@ -246,9 +246,15 @@ fn done(written: std::io::Result<()>) -> Result<(), String> {
     }
 }
 
-fn fail(error: String) -> ExitCode {
-    eprintln!("trailwatch: {error}");
-    ExitCode::from(USAGE)
+/// Success, or the error said on stderr with the usage exit code.
+fn exit_code(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("trailwatch: {error}");
+            ExitCode::from(USAGE)
+        }
+    }
 }
 
 fn next_hint(next: Option<String>) {
@@ -258,10 +264,7 @@ fn next_hint(next: Option<String>) {
 }
 
 pub async fn findings(command: &FindingsCommand, target: &Target) -> ExitCode {
-    match run_findings(command, target).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(error),
-    }
+    exit_code(run_findings(command, target).await)
 }
 
 async fn run_findings(command: &FindingsCommand, target: &Target) -> Result<(), String> {
@@ -352,97 +355,93 @@ async fn set_status(
 }
 
 pub async fn incidents(command: &IncidentsCommand, target: &Target) -> ExitCode {
-    let run = async {
-        let tables = tables(target).await?;
-        let mut stdout = std::io::stdout().lock();
-        match command {
-            IncidentsCommand::List(filters) => {
-                let page = tables
-                    .cases
-                    .incidents(&filter_of(filters)?)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                let shown: Vec<_> = page.items.iter().collect();
-                done(match filters.format {
-                    Format::Table => report::write_cases(&mut stdout, &shown, &[]),
-                    Format::Jsonl => report::write_jsonl(&mut stdout, &shown),
-                })?;
-                next_hint(page.next);
-            }
-            IncidentsCommand::Show { id, format } => {
-                let incident = tables
-                    .cases
-                    .incident(id)
-                    .await
-                    .map_err(|error| error.to_string())?
-                    .ok_or_else(|| format!("no incident {id}"))?;
-                done(match format {
-                    Format::Table => report::write_cases(&mut stdout, &[&incident], &[]),
-                    Format::Jsonl => report::write_jsonl(&mut stdout, &[&incident]),
-                })?;
-            }
+    exit_code(run_incidents(command, target).await)
+}
+
+async fn run_incidents(command: &IncidentsCommand, target: &Target) -> Result<(), String> {
+    let tables = tables(target).await?;
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        IncidentsCommand::List(filters) => {
+            let page = tables
+                .cases
+                .incidents(&filter_of(filters)?)
+                .await
+                .map_err(|error| error.to_string())?;
+            let shown: Vec<_> = page.items.iter().collect();
+            done(match filters.format {
+                Format::Table => report::write_cases(&mut stdout, &shown, &[]),
+                Format::Jsonl => report::write_jsonl(&mut stdout, &shown),
+            })?;
+            next_hint(page.next);
         }
-        Ok::<(), String>(())
-    };
-    match run.await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(error),
+        IncidentsCommand::Show { id, format } => {
+            let incident = tables
+                .cases
+                .incident(id)
+                .await
+                .map_err(|error| error.to_string())?
+                .ok_or_else(|| format!("no incident {id}"))?;
+            done(match format {
+                Format::Table => report::write_cases(&mut stdout, &[&incident], &[]),
+                Format::Jsonl => report::write_jsonl(&mut stdout, &[&incident]),
+            })?;
+        }
     }
+    Ok(())
 }
 
 pub async fn suppress(command: &SuppressCommand, target: &Target) -> ExitCode {
-    let run = async {
-        let tables = tables(target).await?;
-        let mut stdout = std::io::stdout().lock();
-        match command {
-            SuppressCommand::Add(new) => {
-                let rule = SuppressionRule {
-                    id: new.id.clone(),
-                    detection: new.detection.clone(),
-                    principal: new.principal.clone(),
-                    account: new.account.clone(),
-                    network: new.network.clone(),
-                    user_agent: new.user_agent.clone(),
-                    region: new.region.clone(),
-                    reason: new.reason.clone(),
-                    expires: new.expires.clone(),
-                };
-                // Checked as the detector will check it, before it is stored.
-                Suppressions::new(vec![rule.clone()]).map_err(|error| error.to_string())?;
-                tables
-                    .suppressions
-                    .put(&rule)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                done(writeln!(stdout, "suppression {} added", rule.id))?;
-            }
-            SuppressCommand::List { format } => {
-                let rules = tables
-                    .suppressions
-                    .rules()
-                    .await
-                    .map_err(|error| error.to_string())?;
-                done(match format {
-                    Format::Table => report::write_suppressions(&mut stdout, &rules),
-                    Format::Jsonl => report::write_jsonl(&mut stdout, &rules),
-                })?;
-            }
-            SuppressCommand::Remove { id } => {
-                if !tables
-                    .suppressions
-                    .remove(id)
-                    .await
-                    .map_err(|error| error.to_string())?
-                {
-                    return Err(format!("no suppression {id}"));
-                }
-                done(writeln!(stdout, "suppression {id} removed"))?;
-            }
+    exit_code(run_suppress(command, target).await)
+}
+
+async fn run_suppress(command: &SuppressCommand, target: &Target) -> Result<(), String> {
+    let tables = tables(target).await?;
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        SuppressCommand::Add(new) => {
+            let rule = SuppressionRule {
+                id: new.id.clone(),
+                detection: new.detection.clone(),
+                principal: new.principal.clone(),
+                account: new.account.clone(),
+                network: new.network.clone(),
+                user_agent: new.user_agent.clone(),
+                region: new.region.clone(),
+                reason: new.reason.clone(),
+                expires: new.expires.clone(),
+            };
+            // Checked as the detector will check it, before it is stored.
+            Suppressions::new(vec![rule.clone()]).map_err(|error| error.to_string())?;
+            tables
+                .suppressions
+                .put(&rule)
+                .await
+                .map_err(|error| error.to_string())?;
+            done(writeln!(stdout, "suppression {} added", rule.id))?;
         }
-        Ok::<(), String>(())
-    };
-    match run.await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(error),
+        SuppressCommand::List { format } => {
+            let rules = tables
+                .suppressions
+                .rules()
+                .await
+                .map_err(|error| error.to_string())?;
+            done(match format {
+                Format::Table => report::write_suppressions(&mut stdout, &rules),
+                Format::Jsonl => report::write_jsonl(&mut stdout, &rules),
+            })?;
+        }
+        SuppressCommand::Remove { id } => {
+            if !tables
+                .suppressions
+                .remove(id)
+                .await
+                .map_err(|error| error.to_string())?
+            {
+                return Err(format!("no suppression {id}"));
+            }
+            done(writeln!(stdout, "suppression {id} removed"))?;
+        }
     }
+    Ok(())
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::Duration;
 
 use crate::anomaly::Anomaly;
-use crate::baseline::SettingError;
+use crate::baseline::{SettingError, setting_variable};
 use crate::event::Event;
 use crate::finding::{Contribution, Finding, FindingSettings, contributions};
 use crate::incident::{Incident, IncidentChange, IncidentSettings, Trail, trail_key};
@@ -85,15 +85,68 @@ pub fn merge(
     merged
 }
 
+/// Findings, the trails that form incidents, and the incidents, held in memory: what `scan`'s
+/// [`Casebook`] and the in-memory store keep alike.
+#[derive(Debug, Default)]
+pub struct Cases {
+    findings: HashMap<String, Finding>,
+    trails: HashMap<String, Trail>,
+    incidents: HashMap<String, Incident>,
+}
+
+impl Cases {
+    /// [`merge`]s contributions (each not counted before) and keeps the incidents they change.
+    pub fn merge(
+        &mut self,
+        contributions: &[Contribution],
+        settings: &IncidentSettings,
+    ) -> Recorded {
+        let merged = merge(
+            &mut self.findings,
+            &mut self.trails,
+            contributions,
+            settings,
+        );
+        for incident in merged.incidents {
+            self.incidents.insert(incident.id.clone(), incident);
+        }
+        merged.recorded
+    }
+
+    /// The findings, oldest first.
+    pub fn findings(&self) -> Vec<&Finding> {
+        let mut findings: Vec<&Finding> = self.findings.values().collect();
+        findings.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
+        findings
+    }
+
+    /// The incidents, oldest first.
+    pub fn incidents(&self) -> Vec<&Incident> {
+        let mut incidents: Vec<&Incident> = self.incidents.values().collect();
+        incidents.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
+        incidents
+    }
+
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.findings.get(id)
+    }
+
+    pub fn finding_mut(&mut self, id: &str) -> Option<&mut Finding> {
+        self.findings.get_mut(id)
+    }
+
+    pub fn incident(&self, id: &str) -> Option<&Incident> {
+        self.incidents.get(id)
+    }
+}
+
 /// Findings and incidents gathered in memory: each event counted once per finding however
 /// often it arrives.
 #[derive(Debug, Default)]
 pub struct Casebook {
     triage: Triage,
-    findings: HashMap<String, Finding>,
+    cases: Cases,
     counted: HashSet<(String, String)>,
-    trails: HashMap<String, Trail>,
-    incidents: HashMap<String, Incident>,
     /// Events whose every detection a suppression rule matched.
     wholly_suppressed: HashSet<String>,
 }
@@ -104,10 +157,6 @@ impl Casebook {
             triage,
             ..Self::default()
         }
-    }
-
-    pub fn triage(&self) -> &Triage {
-        &self.triage
     }
 
     /// Counts an anomalous event into its findings and its subject's trail.
@@ -129,16 +178,7 @@ impl Casebook {
                 ))
             })
             .collect();
-        let merged = merge(
-            &mut self.findings,
-            &mut self.trails,
-            &uncounted,
-            &self.triage.incidents,
-        );
-        for incident in merged.incidents {
-            self.incidents.insert(incident.id.clone(), incident);
-        }
-        merged.recorded
+        self.cases.merge(&uncounted, &self.triage.incidents)
     }
 
     /// Whether a suppression rule matched every detection of this event.
@@ -148,20 +188,16 @@ impl Casebook {
 
     /// The findings, oldest first.
     pub fn findings(&self) -> Vec<&Finding> {
-        let mut findings: Vec<&Finding> = self.findings.values().collect();
-        findings.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
-        findings
+        self.cases.findings()
     }
 
     pub fn finding(&self, id: &str) -> Option<&Finding> {
-        self.findings.get(id)
+        self.cases.finding(id)
     }
 
     /// The incidents, oldest first.
     pub fn incidents(&self) -> Vec<&Incident> {
-        let mut incidents: Vec<&Incident> = self.incidents.values().collect();
-        incidents.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
-        incidents
+        self.cases.incidents()
     }
 }
 
@@ -196,6 +232,8 @@ pub fn window_settings(
 
 /// The finding and incident windows from `TRAILWATCH_<SETTING>` environment variables.
 pub fn window_settings_from_env() -> Result<(FindingSettings, IncidentSettings), SettingError> {
-    let variable = |key: &str| format!("TRAILWATCH_{}", key.to_ascii_uppercase());
-    window_settings(|key| std::env::var(variable(key)).ok(), variable)
+    window_settings(
+        |key| std::env::var(setting_variable(key)).ok(),
+        setting_variable,
+    )
 }

@@ -252,7 +252,7 @@ impl DynamoDbCaseStore {
                 (&finding.principal, finding.severity, finding.last_seen),
                 finding,
             );
-            writes.push(self.versioned_put(encode(&item)?, read)?);
+            writes.push(self.put(encode(&item)?, Guard::read_at(read))?);
             versions.push((true, id.clone(), version));
         }
         for key in &trail_keys {
@@ -274,7 +274,7 @@ impl DynamoDbCaseStore {
                 expires_at: (last + self.settings.window + Duration::days(1)).timestamp(),
                 state: trail.clone(),
             };
-            writes.push(self.versioned_put(encode(&item)?, read)?);
+            writes.push(self.put(encode(&item)?, Guard::read_at(read))?);
             versions.push((false, key.clone(), version));
         }
         for incident in &merged.incidents {
@@ -284,7 +284,7 @@ impl DynamoDbCaseStore {
                 (&incident.principal, incident.severity, incident.last_seen),
                 incident,
             );
-            writes.push(self.put(encode(&item)?, None)?);
+            writes.push(self.put(encode(&item)?, Guard::None)?);
         }
         if writes.len() > TRANSACTION_ITEMS {
             return Err(StoreError::Rejected(format!(
@@ -393,31 +393,23 @@ impl DynamoDbCaseStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// A put of an item read at version `read` (`None`: it did not exist).
-    fn versioned_put(
-        &self,
-        item: HashMap<String, AttributeValue>,
-        read: Option<u64>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        self.put(item, Some(read))
-    }
-
+    /// A put into the cases table, under its guard.
     fn put(
         &self,
         item: HashMap<String, AttributeValue>,
-        read: Option<Option<u64>>,
+        guard: Guard,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut put = Put::builder()
             .table_name(&self.cases_table)
             .set_item(Some(item));
-        match read {
-            None => {}
-            Some(None) => {
+        match guard {
+            Guard::None => {}
+            Guard::Absent => {
                 put = put
                     .condition_expression("attribute_not_exists(#pk)")
                     .expression_attribute_names("#pk", "pk");
             }
-            Some(Some(version)) => {
+            Guard::AtVersion(version) => {
                 put = put
                     .condition_expression("#version = :read")
                     .expression_attribute_names("#version", "version")
@@ -445,6 +437,23 @@ impl DynamoDbCaseStore {
             .get(&(pk.to_string(), sk.to_string()))
             .map(|item| decode::<CaseItem<T>>(item, pk).map(|item| item.state))
             .transpose()
+    }
+}
+
+/// What a put into the cases table must find there.
+enum Guard {
+    /// Nothing: an incident, derived from a trail whose own guard orders the writers.
+    None,
+    /// No item: one this detector found absent.
+    Absent,
+    /// The item at the version this detector read.
+    AtVersion(u64),
+}
+
+impl Guard {
+    /// The guard of an item read at `version` (`None`: it did not exist).
+    fn read_at(version: Option<u64>) -> Guard {
+        version.map_or(Guard::Absent, Guard::AtVersion)
     }
 }
 

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::anomaly::Anomaly;
-use crate::casebook::{Recorded, merge};
+use crate::casebook::{Cases, Recorded};
 use crate::finding::{Contribution, Finding};
-use crate::incident::{Incident, IncidentSettings, Trail};
+use crate::incident::{Incident, IncidentSettings};
 use crate::ports::{
     AnomalyStore, CaseQueries, CaseStore, PutOutcome, StoreError, SuppressionStore,
 };
@@ -15,24 +15,22 @@ use crate::query::{CaseFilter, Page, QueryError, StatusChange, bad_cursor};
 use crate::suppress::SuppressionRule;
 
 #[derive(Debug, Default)]
-struct Cases {
+struct Stored {
     anomalies: HashMap<String, Anomaly>,
-    findings: HashMap<String, Finding>,
-    trails: HashMap<String, Trail>,
-    incidents: HashMap<String, Incident>,
+    cases: Cases,
 }
 
 #[derive(Debug, Default)]
 pub struct MemoryCaseStore {
     settings: IncidentSettings,
-    cases: Mutex<Cases>,
+    stored: Mutex<Stored>,
 }
 
 impl MemoryCaseStore {
     pub fn new(settings: IncidentSettings) -> Self {
         Self {
             settings,
-            cases: Mutex::default(),
+            stored: Mutex::default(),
         }
     }
 
@@ -42,7 +40,9 @@ impl MemoryCaseStore {
 
     /// How many anomalies are stored.
     pub fn len(&self) -> usize {
-        self.lock().map(|cases| cases.anomalies.len()).unwrap_or(0)
+        self.lock()
+            .map(|stored| stored.anomalies.len())
+            .unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -51,26 +51,20 @@ impl MemoryCaseStore {
 
     /// Every finding, oldest first.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut findings: Vec<Finding> = self
-            .lock()
-            .map(|cases| cases.findings.values().cloned().collect())
-            .unwrap_or_default();
-        findings.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
-        findings
+        self.lock()
+            .map(|stored| stored.cases.findings().into_iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Every incident, oldest first.
     pub fn incidents(&self) -> Vec<Incident> {
-        let mut incidents: Vec<Incident> = self
-            .lock()
-            .map(|cases| cases.incidents.values().cloned().collect())
-            .unwrap_or_default();
-        incidents.sort_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
-        incidents
+        self.lock()
+            .map(|stored| stored.cases.incidents().into_iter().cloned().collect())
+            .unwrap_or_default()
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Cases>, StoreError> {
-        self.cases
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Stored>, StoreError> {
+        self.stored
             .lock()
             .map_err(|_| StoreError::Request("memory case store lock poisoned".into()))
     }
@@ -82,32 +76,23 @@ impl CaseStore for MemoryCaseStore {
         anomaly: &Anomaly,
         contributions: &[Contribution],
     ) -> Result<(PutOutcome, Recorded), StoreError> {
-        let mut cases = self.lock()?;
-        if cases.anomalies.contains_key(&anomaly.event_id) {
+        let mut stored = self.lock()?;
+        if stored.anomalies.contains_key(&anomaly.event_id) {
             return Ok((PutOutcome::AlreadyPresent, Recorded::default()));
         }
-        cases
+        stored
             .anomalies
             .insert(anomaly.event_id.clone(), anomaly.clone());
-        let Cases {
-            findings,
-            trails,
-            incidents,
-            ..
-        } = &mut *cases;
-        let merged = merge(findings, trails, contributions, &self.settings);
-        for incident in merged.incidents {
-            incidents.insert(incident.id.clone(), incident);
-        }
-        Ok((PutOutcome::Inserted, merged.recorded))
+        let recorded = stored.cases.merge(contributions, &self.settings);
+        Ok((PutOutcome::Inserted, recorded))
     }
 
     async fn finding(&self, id: &str) -> Result<Option<Finding>, StoreError> {
-        Ok(self.lock()?.findings.get(id).cloned())
+        Ok(self.lock()?.cases.finding(id).cloned())
     }
 
     async fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError> {
-        Ok(self.lock()?.incidents.get(id).cloned())
+        Ok(self.lock()?.cases.incident(id).cloned())
     }
 }
 
@@ -173,8 +158,8 @@ impl CaseQueries for MemoryCaseStore {
         id: &str,
         change: &StatusChange,
     ) -> Result<Option<Finding>, StoreError> {
-        let mut cases = self.lock()?;
-        Ok(cases.findings.get_mut(id).map(|finding| {
+        let mut stored = self.lock()?;
+        Ok(stored.cases.finding_mut(id).map(|finding| {
             finding.status = change.status;
             finding.status_change = Some(change.clone());
             finding.clone()

@@ -199,9 +199,16 @@ impl BaselineConfig {
 
     /// The defaults with `TRAILWATCH_<SETTING>` environment variables applied.
     pub fn from_env() -> Result<Self, SettingError> {
-        let variable = |key: &str| format!("TRAILWATCH_{}", key.to_ascii_uppercase());
-        Self::with_settings(|key| std::env::var(variable(key)).ok(), variable)
+        Self::with_settings(
+            |key| std::env::var(setting_variable(key)).ok(),
+            setting_variable,
+        )
     }
+}
+
+/// The environment variable of a setting: `TRAILWATCH_<SETTING>`.
+pub fn setting_variable(key: &str) -> String {
+    format!("TRAILWATCH_{}", key.to_ascii_uppercase())
 }
 
 /// What a profile store knew before an event, and what recording it changed.
