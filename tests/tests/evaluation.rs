@@ -389,3 +389,84 @@ async fn the_dynamodb_store_makes_the_same_detections_as_the_memory_store() {
     }
     harness.cleanup().await;
 }
+
+/// What keeping findings and incidents costs in DynamoDB writes, on seeds 1 and 2: each
+/// anomalous event is one transaction putting its anomaly and every finding, trail and
+/// incident it changes, at 2 write units per KB of each item (item sizes estimated from
+/// their JSON, plus the index attributes). Printed for the README's cost table; budgeted.
+#[tokio::test]
+async fn findings_cost_few_write_units_per_million_events() {
+    use std::collections::HashMap;
+    use trailwatch_shared::casebook::{Triage, merge};
+    use trailwatch_shared::incident::trail_key;
+
+    const BUDGET_PER_MILLION: f64 = 100_000.0;
+    let kilobytes = |bytes: usize| (bytes as u64).div_ceil(1024);
+    for seed in [1, 2] {
+        let simulation = simulate(seed);
+        let (engine, profiles, triage) = (
+            Engine::default(),
+            MemoryProfileStore::default(),
+            Triage::default(),
+        );
+        let (mut findings, mut trails) = (HashMap::new(), HashMap::new());
+        let (mut anomalous, mut units) = (0u64, 0u64);
+        for labelled in &simulation.records {
+            let event = trailwatch_shared::input::parse_event(0, labelled.record.clone())
+                .expect("a valid record");
+            let Some(anomaly) = engine
+                .evaluate(&event, &profiles, chrono::Utc::now())
+                .await
+                .expect("evaluated")
+            else {
+                continue;
+            };
+            anomalous += 1;
+            let contributions = triage.contributions(&event, &anomaly);
+            let merged = merge(
+                &mut findings,
+                &mut trails,
+                &contributions,
+                &triage.incidents,
+            );
+            units += 2 * kilobytes(json_len(&anomaly));
+            let mut ids: Vec<&String> = contributions.iter().map(|c| &c.finding_id).collect();
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                units += 2 * kilobytes(json_len(&findings[id]) + 150);
+            }
+            let mut keys: Vec<String> = contributions
+                .iter()
+                .map(|c| trail_key(&c.principal, c.access_key.as_deref()))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                units += 2 * kilobytes(json_len(&trails[&key]) + 100);
+            }
+            for incident in &merged.incidents {
+                units += 2 * kilobytes(json_len(incident) + 150);
+            }
+        }
+        let per_million = units as f64 * 1e6 / simulation.records.len() as f64;
+        println!(
+            "seed {seed}: {} events, {anomalous} anomalous ({:.1}%), {units} write units ({:.1} per anomalous event): {per_million:.0} per million events, ${:.3} at $0.625 per million",
+            simulation.records.len(),
+            100.0 * anomalous as f64 / simulation.records.len() as f64,
+            units as f64 / anomalous as f64,
+            per_million * 0.625 / 1e6,
+        );
+        assert!(
+            per_million <= BUDGET_PER_MILLION,
+            "seed {seed}: {per_million:.0} write units per million events"
+        );
+    }
+}
+
+/// An item's size as its JSON, an estimate of DynamoDB's.
+fn json_len(value: &impl serde::Serialize) -> usize {
+    serde_json::to_vec(value)
+        .map(|bytes| bytes.len())
+        .unwrap_or(0)
+}
