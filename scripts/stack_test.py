@@ -30,7 +30,8 @@ ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 REGION = os.environ.get("AWS_REGION", "us-east-1")
 # Where forwarder.yaml is deployed: any region but the stack's.
 SECOND_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
-BINARIES = {"IngestFunction": "ingest", "DetectorFunction": "detector", "CollectorFunction": "collector"}
+BINARIES = {"IngestFunction": "ingest", "DetectorFunction": "detector", "CollectorFunction": "collector",
+            "PublisherFunction": "publisher"}
 SIGMA_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "sigma-aws-cloudtrail"))
 results = []
 
@@ -43,8 +44,8 @@ def client_in(service, region):
     return boto3.client(service, endpoint_url=ENDPOINT, region_name=region)
 
 
-cfn, s3, sqs, events, dynamodb, cloudwatch = (
-    client(s) for s in ("cloudformation", "s3", "sqs", "events", "dynamodb", "cloudwatch")
+cfn, s3, sqs, events, dynamodb, cloudwatch, sns = (
+    client(s) for s in ("cloudformation", "s3", "sqs", "events", "dynamodb", "cloudwatch", "sns")
 )
 
 
@@ -212,6 +213,62 @@ def delivery_file_through_the_stack(state):
     assert all(id.startswith("SIGMA-") for id in ids), ids
 
 
+def subscribe_to_alerts(state):
+    """What a team does after deploying: a queue subscribed to the alerts topic (raw
+    delivery: each message is the alert's JSON), and a rule on the default bus sending
+    trailwatch's Finding and Incident events to another queue."""
+    def queue(name):
+        url = sqs.create_queue(QueueName=f"{state['stack']}-{name}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return url, arn
+
+    state["topic_queue"], topic_queue_arn = queue("topic-subscriber")
+    sns.subscribe(TopicArn=state["out"]["AlertsTopicArn"], Protocol="sqs", Endpoint=topic_queue_arn,
+                  Attributes={"RawMessageDelivery": "true"})
+    state["bus_queue"], bus_queue_arn = queue("bus-subscriber")
+    state["alert_rule"] = f"{state['stack']}-alerts"
+    events.put_rule(Name=state["alert_rule"],
+                    EventPattern=json.dumps({"source": ["trailwatch"], "detail-type": ["Finding", "Incident"]}))
+    events.put_targets(Rule=state["alert_rule"], Targets=[{"Id": "subscriber", "Arn": bus_queue_arn}])
+
+
+def drain(queue_url):
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def the_incident_is_alerted_once_on_the_topic_and_the_bus(state):
+    """The cases table's stream -> publisher function -> SNS topic and EventBridge bus: the
+    incident and its findings at medium or above, each alert once, the same on both."""
+    bot = state["bot"]
+    told, on_bus = [], []
+
+    def incident_told():
+        told.extend(alert for alert in drain(state["topic_queue"]) if alert["principal"] == bot)
+        on_bus.extend(event for event in drain(state["bus_queue"]) if event["detail"]["principal"] == bot)
+        return any(a["kind"] == "Incident" for a in told) and any(e["detail-type"] == "Incident" for e in on_bus)
+
+    poll(incident_told, 90, "the incident's alert")
+    time.sleep(5)  # later changes of the same attack, if any
+    incident_told()
+    ids = [alert["alert_id"] for alert in told]
+    assert len(ids) == len(set(ids)), ids
+    incidents = [alert for alert in told if alert["kind"] == "Incident"]
+    assert incidents[0]["change"] == "opened" and incidents[0]["severity"] == "critical", incidents
+    assert len({alert["id"] for alert in incidents}) == 1, incidents
+    assert all(alert["severity"] != "low" for alert in told), told
+    assert "TW-CLOUDTRAIL-001" in {alert.get("detection") for alert in told}, told
+    assert sorted(ids) == sorted(event["detail"]["alert_id"] for event in on_bus), (ids, on_bus)
+    # Acknowledging a finding (the CLI check before) changed it, and told no one again.
+    assert drain(state["topic_queue"]) == []
+
+
 def attack_sequence_becomes_one_incident(state):
     """Admin rights for itself, then the trail stopped: one incident in the cases table,
     found through the index the query API lists a principal's cases by."""
@@ -302,12 +359,12 @@ def cloudtrail_events_from_eventbridge(state):
 def the_stack_watches_itself(state):
     resources = cfn.describe_stack_resources(StackName=state["stack"])["StackResources"]
     alarms = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::CloudWatch::Alarm"]
-    assert len(alarms) >= 9, alarms
+    assert len(alarms) >= 11, alarms
     described = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
     topic = state["out"]["AlarmsTopicArn"]
     assert len(described) == len(alarms) and all(a["AlarmActions"] == [topic] for a in described), described
     groups = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Logs::LogGroup"]
-    assert len(groups) == 3, groups
+    assert len(groups) == 4, groups
 
 
 def delivery_file_through_the_collector(state):
@@ -400,10 +457,14 @@ def main():
         if "out" in state:
             check("function URL -> ingest -> queue -> detector -> anomalies", delivery_file_through_the_stack, state)
             check("function URL -> ingest: invalid event is a 400", invalid_input_is_a_400, state)
+            check("a queue subscribed to the alerts topic; a rule on the default bus for trailwatch's events",
+                  subscribe_to_alerts, state)
             check("two steps of an attack -> findings -> one incident in the cases table (by-principal index)",
                   attack_sequence_becomes_one_incident, state)
             check("trailwatch incidents list / findings ack --stack NAME (tables from the stack's outputs)",
                   the_cli_reads_the_stack_by_name, state)
+            check("cases stream -> publisher -> alerts topic (SQS subscriber) and default bus (rule -> SQS), once each",
+                  the_incident_is_alerted_once_on_the_topic_and_the_bus, state)
             check("alarms on the dead-letter queues, backlog, errors and throttles, to the stack's topic; log groups",
                   the_stack_watches_itself, state)
             check("EventBridge: aws.* CloudTrail event -> rule -> queue -> detector (with Sigma rules); custom source ignored",
@@ -421,6 +482,12 @@ def main():
             cfn2.get_waiter("stack_delete_complete").wait(
                 StackName=state["forwarder"], WaiterConfig={"Delay": 2, "MaxAttempts": 60}
             )
+        if state.get("alert_rule"):
+            events.remove_targets(Rule=state["alert_rule"], Ids=["subscriber"])
+            events.delete_rule(Name=state["alert_rule"])
+        for queue in ("topic_queue", "bus_queue"):
+            if state.get(queue):
+                sqs.delete_queue(QueueUrl=state[queue])
         remove(state)
     failed = results.count(False)
     print(f"{len(results) - failed} passed, {failed} failed")

@@ -3,6 +3,7 @@
 //! anomaly store) with their AWS and in-memory adapters.
 
 pub mod adapters;
+pub mod alert;
 pub mod anomaly;
 pub mod baseline;
 pub mod casebook;
@@ -22,6 +23,7 @@ pub mod incident;
 pub mod ingest;
 pub mod input;
 pub mod ports;
+pub mod publish;
 pub mod query;
 pub mod rules;
 pub mod sigma;

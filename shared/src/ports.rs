@@ -219,3 +219,21 @@ pub trait ReceiptStore: Send + Sync {
         stream: &str,
     ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
 }
+
+/// Why an alert was not published; the publisher tries again, under the same alert id.
+#[derive(Debug, thiserror::Error)]
+#[error("publishing alert {alert_id} to {target} failed: {reason}")]
+pub struct AlertError {
+    pub alert_id: String,
+    /// The topic or event bus.
+    pub target: String,
+    pub reason: String,
+}
+
+/// Where alerts go: an SNS topic and an EventBridge bus, or memory in tests.
+pub trait AlertSink: Send + Sync {
+    fn publish(
+        &self,
+        alert: &crate::alert::Alert,
+    ) -> impl Future<Output = Result<(), AlertError>> + Send;
+}

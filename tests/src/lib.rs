@@ -2,6 +2,7 @@
 //! created at a local AWS endpoint (moto or LocalStack) through the real SDK, and the
 //! harness each test uses.
 
+pub mod alerting;
 pub mod harness;
 pub mod records;
 pub mod resources;

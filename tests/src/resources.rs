@@ -7,7 +7,7 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -186,6 +186,14 @@ async fn create_table(
             );
         }
         request = request.global_secondary_indexes(builder.build()?);
+    }
+    if let Some(view) = &spec.stream_view_type {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()?,
+        );
     }
     match request.send().await {
         Ok(_) => {}

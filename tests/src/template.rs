@@ -33,6 +33,8 @@ pub struct TableSpec {
     pub keys: Vec<(String, String)>,
     pub ttl_attribute: Option<String>,
     pub point_in_time_recovery: bool,
+    /// The change stream's view type (`NEW_AND_OLD_IMAGES`), when the table has one.
+    pub stream_view_type: Option<String>,
     /// Global secondary indexes: (name, (attribute, HASH|RANGE) pairs, projection type).
     pub indexes: Vec<IndexSpec>,
 }
@@ -197,6 +199,11 @@ impl Template {
                     .and_then(|pitr| pitr.get("PointInTimeRecoveryEnabled"))
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
+                stream_view_type: properties
+                    .get("StreamSpecification")
+                    .and_then(|stream| stream.get("StreamViewType"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 indexes: properties
                     .get("GlobalSecondaryIndexes")
                     .and_then(Value::as_sequence)

@@ -24,7 +24,12 @@ fn property<'a>(template: &'a Template, resource: &str, path: &[&str]) -> &'a Va
 #[test]
 fn functions_are_rust_on_arm64_with_json_logs() {
     let template = template();
-    for function in ["IngestFunction", "DetectorFunction", "CollectorFunction"] {
+    for function in [
+        "IngestFunction",
+        "DetectorFunction",
+        "CollectorFunction",
+        "PublisherFunction",
+    ] {
         let resource = template.resource(function).unwrap();
         assert_eq!(
             resource["Metadata"]["BuildMethod"], "rust-cargolambda",
@@ -564,6 +569,11 @@ fn the_stack_watches_itself() {
         ("IngestErrorsAlarm", "Errors"),
         ("CollectorErrorsAlarm", "Errors"),
         ("RuleFailedInvocationsAlarm", "FailedInvocations"),
+        (
+            "PublisherDeadLetterAlarm",
+            "ApproximateNumberOfMessagesVisible",
+        ),
+        ("PublisherErrorsAlarm", "Errors"),
     ]
     .iter()
     .map(|(alarm, metric)| {
@@ -599,6 +609,8 @@ fn the_stack_watches_itself() {
             "IngestFunction",
             "CollectorFunction",
             "CloudTrailRule",
+            "PublisherDeadLetterQueue",
+            "PublisherFunction",
         ]
     );
     assert_eq!(
@@ -631,6 +643,7 @@ fn the_stack_watches_itself() {
         ("IngestLogGroup", "IngestFunction"),
         ("DetectorLogGroup", "DetectorFunction"),
         ("CollectorLogGroup", "CollectorFunction"),
+        ("PublisherLogGroup", "PublisherFunction"),
     ] {
         assert_eq!(
             ref_target(property(&template, group, &["RetentionInDays"])).as_deref(),
@@ -658,5 +671,90 @@ fn the_stack_watches_itself() {
         ))
         .as_deref(),
         Some("DetectorMaximumConcurrency")
+    );
+}
+
+#[test]
+fn alerts_are_published_from_the_cases_stream_with_retries_bisection_and_a_dead_letter_queue() {
+    let template = template();
+    assert_eq!(
+        property(
+            &template,
+            "CasesTable",
+            &["StreamSpecification", "StreamViewType"]
+        ),
+        "NEW_AND_OLD_IMAGES"
+    );
+    let stream = property(
+        &template,
+        "PublisherFunction",
+        &["Events", "CasesStream", "Properties"],
+    );
+    assert_eq!(
+        get_att_target(&stream["Stream"]).as_deref(),
+        Some("CasesTable")
+    );
+    assert_eq!(stream["BisectBatchOnFunctionError"], true);
+    assert!(
+        stream["MaximumRetryAttempts"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+    );
+    assert_eq!(
+        stream["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(
+        get_att_target(&stream["DestinationConfig"]["OnFailure"]["Destination"]).as_deref(),
+        Some("PublisherDeadLetterQueue")
+    );
+    // Only findings and incidents written or changed reach the function.
+    let pattern: serde_json::Value = serde_json::from_str(
+        stream["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        pattern,
+        serde_json::json!({"eventName": ["INSERT", "MODIFY"],
+            "dynamodb": {"Keys": {"sk": {"S": ["finding", "incident"]}}}})
+    );
+    assert_eq!(
+        template.function_environment("PublisherFunction"),
+        vec![
+            ("ALERTS_TOPIC_ARN".to_string(), "AlertsTopic".to_string()),
+            ("ALERTS_EVENT_BUS".to_string(), "AlertEventBus".to_string()),
+            (
+                "TRAILWATCH_ALERT_MIN_SEVERITY".to_string(),
+                "AlertMinSeverity".to_string()
+            ),
+        ]
+    );
+    let publisher_main = include_str!("../../functions/publisher/src/main.rs");
+    for variable in ["\"ALERTS_TOPIC_ARN\"", "\"ALERTS_EVENT_BUS\""] {
+        assert!(publisher_main.contains(variable), "{variable}");
+    }
+    assert_eq!(
+        template.parameter_default("AlertMinSeverity"),
+        Some(serde_json::json!("medium"))
+    );
+    // It may publish to its topic and bus and record failures, nothing else.
+    let policies = property(&template, "PublisherFunction", &["Policies"])
+        .as_sequence()
+        .unwrap();
+    assert_eq!(
+        get_att_target(&policies[0]["SNSPublishMessagePolicy"]["TopicName"]).as_deref(),
+        Some("AlertsTopic")
+    );
+    assert_eq!(policies.len(), 3);
+    assert_eq!(
+        ref_target(property(
+            &template,
+            "AlertsEmailSubscription",
+            &["Endpoint"]
+        ))
+        .as_deref(),
+        Some("AlertEmail")
     );
 }

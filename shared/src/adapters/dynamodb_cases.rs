@@ -763,3 +763,28 @@ fn decode<T: for<'de> Deserialize<'de>>(
     serde_dynamo::from_item(item.clone())
         .map_err(|error| StoreError::Corrupt(format!("{pk}: {error}")))
 }
+
+/// A cases-table item as its change stream shows it (`NewImage`, `OldImage`): the finding or
+/// incident it holds; `None` for an empty image (an item new or removed) and for a trail.
+pub fn case_from_image(
+    image: serde_dynamo::Item,
+) -> Result<Option<crate::alert::Case>, StoreError> {
+    use crate::alert::Case;
+    let image: HashMap<String, AttributeValue> = image.into();
+    let text = |name: &str| match image.get(name) {
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    };
+    let pk = text("pk").unwrap_or_default();
+    match text("sk").as_deref() {
+        Some(FINDING) => {
+            let item: CaseItem<Finding> = decode(&image, &pk)?;
+            Ok(Some(Case::Finding(Box::new(item.state))))
+        }
+        Some(INCIDENT) => {
+            let item: CaseItem<Incident> = decode(&image, &pk)?;
+            Ok(Some(Case::Incident(Box::new(item.state))))
+        }
+        _ => Ok(None),
+    }
+}

@@ -1,5 +1,7 @@
 //! Implementations of the ports: AWS (SQS, DynamoDB) and in-memory.
 
+#[cfg(feature = "alerts")]
+pub mod alerts;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 #[cfg(feature = "aws")]
@@ -11,6 +13,7 @@ pub mod dynamodb_receipts;
 #[cfg(feature = "aws")]
 pub mod dynamodb_suppressions;
 pub mod memory;
+pub mod memory_alerts;
 pub mod memory_cases;
 pub mod memory_profiles;
 pub mod memory_receipts;
