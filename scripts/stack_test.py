@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 import zipfile
@@ -31,7 +32,7 @@ REGION = os.environ.get("AWS_REGION", "us-east-1")
 # Where forwarder.yaml is deployed: any region but the stack's.
 SECOND_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
 BINARIES = {"IngestFunction": "ingest", "DetectorFunction": "detector", "CollectorFunction": "collector",
-            "PublisherFunction": "publisher"}
+            "PublisherFunction": "publisher", "QueryFunction": "query"}
 SIGMA_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "sigma-aws-cloudtrail"))
 results = []
 
@@ -79,12 +80,14 @@ def deployable(template, bucket):
     # Host binaries: LocalStack runs them as they are.
     template["Globals"]["Function"]["Architectures"] = ["x86_64" if os.uname().machine == "x86_64" else "arm64"]
     template["Resources"]["IngestFunction"]["Properties"]["FunctionUrlConfig"] = {"AuthType": "NONE"}
+    template["Resources"]["QueryFunction"]["Properties"]["FunctionUrlConfig"] = {"AuthType": "NONE"}
     # LocalStack runs functions without layers; its processes see the host's files, so the
     # detector reads the reference Sigma rules where they lie, as it would under /opt.
     detector = template["Resources"]["DetectorFunction"]["Properties"]
     detector.pop("Layers", None)
     detector["Environment"]["Variables"]["TRAILWATCH_SIGMA_DIR"] = SIGMA_DIR
     template["Outputs"]["IngestFunctionUrl"] = {"Value": {"Fn::GetAtt": ["IngestFunctionUrl", "FunctionUrl"]}}
+    template["Outputs"]["QueryFunctionUrl"] = {"Value": {"Fn::GetAtt": ["QueryFunctionUrl", "FunctionUrl"]}}
     # LocalStack checks references before it applies the SAM transform, so the function roles
     # SAM generates cannot be named with !GetAtt there; the rules' exclusion of those roles
     # names them literally instead (the pattern itself is tested with TestEventPattern).
@@ -181,11 +184,16 @@ def remove(state, attempts=60):
 
 
 def post_to_function_url(state, body):
-    url_id = state["out"]["IngestFunctionUrl"].split("//")[1].split(".")[0]
+    return call_function_url(state, "IngestFunctionUrl", "POST", "/ingest", body)
+
+
+def call_function_url(state, output, method, path, body=None):
+    """An HTTP request to a deployed function's URL, as LocalStack routes them (by Host)."""
+    url_id = state["out"][output].split("//")[1].split(".")[0]
     request = urllib.request.Request(
-        f"{ENDPOINT}/ingest",
-        data=body.encode(),
-        method="POST",
+        f"{ENDPOINT}{path}",
+        data=body.encode() if body is not None else None,
+        method=method,
         headers={
             "Content-Type": "application/json",
             "Host": f"{url_id}.lambda-url.{REGION}.localhost.localstack.cloud:4566",
@@ -267,6 +275,40 @@ def the_incident_is_alerted_once_on_the_topic_and_the_bus(state):
     assert sorted(ids) == sorted(event["detail"]["alert_id"] for event in on_bus), (ids, on_bus)
     # Acknowledging a finding (the CLI check before) changed it, and told no one again.
     assert drain(state["topic_queue"]) == []
+
+
+def the_query_api_answers_through_the_function_url(state):
+    """The query function, deployed: the attack's findings listed and shown with their raw
+    events, one acknowledged, its incident shown, a posted event followed, a suppression
+    added and removed; wrong input a 400 naming the parameter, a wrong method a 405."""
+    bot = state["bot"]
+
+    def api(method, path, body=None, expect=200):
+        status, answer = call_function_url(state, "QueryFunctionUrl", method, path, body)
+        assert status == expect, (method, path, status, answer)
+        return answer
+
+    quoted = urllib.parse.quote(bot, safe="")
+    page = api("GET", f"/findings?principal={quoted}&min_severity=high")
+    stop = next(f for f in page["items"] if f["detection"]["id"] == "TW-CLOUDTRAIL-001")
+    detail = api("GET", f"/findings/{stop['id']}")
+    assert detail["anomalies"][0]["event"]["eventName"] == "StopLogging", detail
+    changed = api("PATCH", f"/findings/{stop['id']}", json.dumps({"status": "resolved", "note": "trail restarted"}))
+    assert changed["status"] == "resolved" and changed["status_change"]["note"] == "trail restarted", changed
+    incidents = api("GET", f"/incidents?principal={quoted}")["items"]
+    assert len(incidents) == 1, incidents
+    shown = api("GET", f"/incidents/{incidents[0]['id']}")
+    assert {f["id"] for f in shown["findings"]} >= {stop["id"]}, shown
+    event = api("GET", f"/events/{stop['event_ids'][0]}")
+    assert event["status"] == "anomaly" and stop["id"] in event["findings"], event
+    rule = {"id": f"stack-test-{uuid.uuid4().hex[:6]}", "detection": "TW-BASE-DENIED", "reason": "stack test"}
+    api("POST", "/suppressions", json.dumps(rule), expect=201)
+    assert rule["id"] in [r["id"] for r in api("GET", "/suppressions")["items"]]
+    api("DELETE", f"/suppressions/{rule['id']}")
+    api("DELETE", f"/suppressions/{rule['id']}", expect=404)
+    bad = api("GET", "/findings?limit=1000", expect=400)
+    assert bad["error"]["parameter"] == "limit", bad
+    assert api("DELETE", "/findings", expect=405)["error"]["status"] == 405
 
 
 def attack_sequence_becomes_one_incident(state):
@@ -359,12 +401,12 @@ def cloudtrail_events_from_eventbridge(state):
 def the_stack_watches_itself(state):
     resources = cfn.describe_stack_resources(StackName=state["stack"])["StackResources"]
     alarms = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::CloudWatch::Alarm"]
-    assert len(alarms) >= 11, alarms
+    assert len(alarms) >= 12, alarms
     described = cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
     topic = state["out"]["AlarmsTopicArn"]
     assert len(described) == len(alarms) and all(a["AlarmActions"] == [topic] for a in described), described
     groups = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Logs::LogGroup"]
-    assert len(groups) == 4, groups
+    assert len(groups) == 5, groups
 
 
 def delivery_file_through_the_collector(state):
@@ -463,6 +505,8 @@ def main():
                   attack_sequence_becomes_one_incident, state)
             check("trailwatch incidents list / findings ack --stack NAME (tables from the stack's outputs)",
                   the_cli_reads_the_stack_by_name, state)
+            check("query API via function URL: findings, finding + raw events, PATCH, incident, events, suppressions; 400/404/405",
+                  the_query_api_answers_through_the_function_url, state)
             check("cases stream -> publisher -> alerts topic (SQS subscriber) and default bus (rule -> SQS), once each",
                   the_incident_is_alerted_once_on_the_topic_and_the_bus, state)
             check("alarms on the dead-letter queues, backlog, errors and throttles, to the stack's topic; log groups",

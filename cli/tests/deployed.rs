@@ -6,9 +6,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use trailwatch_shared::casebook::Triage;
-use trailwatch_shared::suppress::{LiveSuppressions, Suppressions};
 use trailwatch_tests::harness::Harness;
-use trailwatch_tests::scenarios::{BOT, bot_call, detect_all, send_all, three_step_attack};
+use trailwatch_tests::scenarios::{
+    BOT, detect_all, send_all, stop_on_the_next_day, three_step_attack,
+};
 
 fn trailwatch(harness: &Harness, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailwatch"))
@@ -157,18 +158,8 @@ async fn findings_are_listed_acknowledged_and_suppressed_from_the_command_line()
         rules.contains("bot-stops") && rules.contains("the bot rotates trails (OPS-7)"),
         "{rules}"
     );
-    let table = trailwatch_shared::adapters::dynamodb_suppressions::DynamoDbSuppressionStore::new(
-        harness.dynamodb.clone(),
-        harness.suppressions_table(),
-    );
-    let live = LiveSuppressions::new(Suppressions::default(), std::time::Duration::from_secs(60));
-    let triage = Triage {
-        suppressions: live.current(Some(&table)).await,
-        ..Triage::default()
-    };
-    // The next day: a new window, a new finding.
-    let mut next_day = bot_call("stop-again", 0, "cloudtrail", "StopLogging", false);
-    next_day["eventTime"] = "2026-11-03T10:00:00Z".into();
+    let triage = harness.triage_with_table_suppressions().await;
+    let next_day = stop_on_the_next_day();
     send_all(&harness, &[next_day]).await;
     detect_all(&harness, &triage, 1).await;
     let suppressed = jsonl(&trailwatch(

@@ -124,6 +124,24 @@ pub struct Anomaly {
     /// detections stand alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_error: Option<String>,
+    /// The CloudTrail record as it arrived (JSON text), kept by the detector as the evidence
+    /// a finding shows; none when over [`MAX_RAW_EVENT`] bytes or not kept (`scan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_event: Option<String>,
+    /// The findings the detector counted it toward.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finding_ids: Vec<String>,
+}
+
+/// The largest raw record an anomaly keeps: most CloudTrail records are 1–3 KB; a few carry
+/// whole policies or templates, which would make every anomaly item cost more to write.
+pub const MAX_RAW_EVENT: usize = 32 * 1024;
+
+/// A record's JSON text, if it is small enough to keep.
+pub fn raw_event_text(record: &serde_json::Value) -> Option<String> {
+    serde_json::to_string(record)
+        .ok()
+        .filter(|text| text.len() <= MAX_RAW_EVENT)
 }
 
 /// Combines independent evidence: each detection removes part of the remaining doubt, so the

@@ -51,6 +51,8 @@ async fn record<S: CaseStore>(store: &S, n: usize) {
         origin: None,
         caller: None,
         baseline_error: None,
+        raw_event: None,
+        finding_ids: Vec::new(),
     };
     let contribution = Contribution {
         finding_id: finding_id(Some("111122223333"), principal, id, None, window),

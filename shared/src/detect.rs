@@ -103,7 +103,7 @@ impl Default for RecentEvents {
 }
 
 /// The receipts key of an event: its stream (account and region) and minute.
-fn receipt_key(event: &Event) -> (String, i64) {
+pub fn receipt_key(event: &Event) -> (String, i64) {
     let stream = format!(
         "{}/{}",
         event.account_id.as_deref().unwrap_or("-"),
@@ -351,7 +351,12 @@ async fn process_message<C: CaseStore, P: ProfileStore, R: ReceiptStore>(
         {
             anomaly.origin = Some(message.origin_name().to_string());
             anomaly.caller = message.caller.clone();
+            anomaly.raw_event = crate::anomaly::raw_event_text(event.record());
             let contributions = stores.triage.contributions(&event, &anomaly);
+            anomaly.finding_ids = contributions
+                .iter()
+                .map(|contribution| contribution.finding_id.clone())
+                .collect();
             match stores.cases.record(&anomaly, &contributions).await? {
                 (PutOutcome::Inserted, recorded) => {
                     report.anomalies_written += 1;

@@ -180,6 +180,8 @@ fn anomaly_of(
         origin: None,
         caller: None,
         baseline_error: None,
+        raw_event: None,
+        finding_ids: Vec::new(),
     })
 }
 

@@ -11,7 +11,7 @@ pub use window::{DEFAULT_MAX_AGE_DAYS, EventTimeWindow, MAX_AGE_DAYS_VARIABLE};
 
 use crate::enqueue::enqueue;
 use crate::input::{self, BodyError, Problem};
-use crate::ports::{EventQueue, OutgoingMessage};
+use crate::ports::{EventQueue, IngestLedger, OutgoingMessage, QueuedEvent};
 
 /// Largest body we read; API Gateway and Lambda cap requests near 6 MB anyway.
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
@@ -78,6 +78,23 @@ impl IngestReport {
 /// Handles one request to the ingest API, accepting events whose time is inside `window`.
 pub async fn handle<Q: EventQueue>(
     queue: &Q,
+    window: &EventTimeWindow,
+    request: IngestRequest<'_>,
+) -> IngestResponse {
+    handle_noting(
+        queue,
+        &None::<crate::adapters::memory_ledger::MemoryIngestLedger>,
+        window,
+        request,
+    )
+    .await
+}
+
+/// [`handle`], noting each queued event in the ledger `GET /events/{id}` reads. A ledger
+/// that cannot be written costs only that answer: the events are on the queue already.
+pub async fn handle_noting<Q: EventQueue, L: IngestLedger>(
+    queue: &Q,
+    ledger: &L,
     window: &EventTimeWindow,
     request: IngestRequest<'_>,
 ) -> IngestResponse {
@@ -158,7 +175,8 @@ pub async fn handle<Q: EventQueue>(
                         body,
                         attributes,
                     });
-                    valid.push((item.index, event.event_id));
+                    let (stream, minute) = crate::detect::receipt_key(&event);
+                    valid.push((item.index, event.event_id, stream, minute));
                     continue;
                 }
                 Err(problem) => vec![problem],
@@ -175,7 +193,8 @@ pub async fn handle<Q: EventQueue>(
     }
 
     let failures = enqueue(queue, messages).await;
-    for (index, event_id) in valid {
+    let mut queued = Vec::new();
+    for (index, event_id, stream, minute) in valid {
         match failures
             .iter()
             .find(|failure| failure.id == entry_id(index))
@@ -188,8 +207,19 @@ pub async fn handle<Q: EventQueue>(
                     reason: failure.reason.clone(),
                 });
             }
-            None => report.accepted.push(event_id),
+            None => {
+                queued.push(QueuedEvent {
+                    event_id: event_id.clone(),
+                    stream,
+                    minute,
+                    queued_at: now,
+                });
+                report.accepted.push(event_id)
+            }
         }
+    }
+    if let Err(error) = ledger.note_queued(&queued).await {
+        tracing::warn!(%error, events = queued.len(), "queued events not noted in the ledger");
     }
     IngestResponse {
         status: report.status(),

@@ -5,6 +5,7 @@
 pub mod adapters;
 pub mod alert;
 pub mod anomaly;
+pub mod api;
 pub mod baseline;
 pub mod casebook;
 pub mod collect;

@@ -237,3 +237,43 @@ pub trait AlertSink: Send + Sync {
         alert: &crate::alert::Alert,
     ) -> impl Future<Output = Result<(), AlertError>> + Send;
 }
+
+/// An event the ingest API put on the queue: where its receipt will be once evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueuedEvent {
+    pub event_id: String,
+    /// The receipts' stream (account and region) and minute of the event.
+    pub stream: String,
+    pub minute: i64,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// What the ingest API queued, kept a while so `GET /events/{id}` can say what became of it.
+pub trait IngestLedger: Send + Sync {
+    fn note_queued(
+        &self,
+        events: &[QueuedEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn queued(
+        &self,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<QueuedEvent>, StoreError>> + Send;
+}
+
+/// No ledger (the bookkeeping turned off): nothing noted, nothing known.
+impl<L: IngestLedger> IngestLedger for Option<L> {
+    async fn note_queued(&self, events: &[QueuedEvent]) -> Result<(), StoreError> {
+        match self {
+            Some(ledger) => ledger.note_queued(events).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn queued(&self, event_id: &str) -> Result<Option<QueuedEvent>, StoreError> {
+        match self {
+            Some(ledger) => ledger.queued(event_id).await,
+            None => Ok(None),
+        }
+    }
+}

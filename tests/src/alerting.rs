@@ -8,6 +8,8 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 
+use trailwatch_shared::adapters::alerts::{AlertTargets, EventBridgeAlerts, SnsAlerts};
+
 use crate::harness::Harness;
 
 /// The topic the publisher publishes to, and the queues that receive its alerts.
@@ -99,6 +101,20 @@ impl Subscribers {
             topic_queue,
             bus_queue,
             rule,
+        }
+    }
+
+    /// The publisher's targets, as its `main` builds them: this topic and bus.
+    pub fn targets(&self, harness: &Harness) -> AlertTargets {
+        AlertTargets {
+            topic: Some(SnsAlerts::new(
+                aws_sdk_sns::Client::new(&harness.config),
+                &self.topic_arn,
+            )),
+            bus: Some(EventBridgeAlerts::new(
+                aws_sdk_eventbridge::Client::new(&harness.config),
+                &self.bus,
+            )),
         }
     }
 

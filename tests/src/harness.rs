@@ -10,11 +10,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use lambda_runtime::{Context, LambdaEvent};
 use trailwatch_shared::Engine;
+use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
 use trailwatch_shared::adapters::dynamodb_cases::{DynamoDbCaseStore, Retention};
+use trailwatch_shared::adapters::dynamodb_ledger::DynamoDbIngestLedger;
 use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
+use trailwatch_shared::adapters::dynamodb_suppressions::DynamoDbSuppressionStore;
 use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
+use trailwatch_shared::api::QueryApi;
 use trailwatch_shared::casebook::Triage;
 use trailwatch_shared::collect::Collector;
 use trailwatch_shared::detect::{RecentEvents, Stores};
@@ -143,9 +147,52 @@ impl Harness {
     /// Sends a request through the ingest function's handler, wired to the real queue.
     pub async fn ingest(&self, request: lambda_http::Request) -> (u16, serde_json::Value) {
         let queue = SqsEventQueue::new(self.sqs.clone(), self.events_queue_url());
-        let response = trailwatch_ingest::handle(&queue, &EventTimeWindow::widest(), request)
+        let response = trailwatch_ingest::handle(
+            &queue,
+            &self.ingest_ledger(),
+            &EventTimeWindow::widest(),
+            request,
+        )
+        .await
+        .expect("the ingest handler answers every request");
+        let status = response.status().as_u16();
+        let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");
+        (status, body)
+    }
+
+    /// The ledger of posted events, as the ingest and query functions build it.
+    pub fn ingest_ledger(&self) -> DynamoDbIngestLedger {
+        DynamoDbIngestLedger::new(
+            self.dynamodb.clone(),
+            self.resources.table("IngestedEventsTable"),
+            chrono::Duration::hours(24),
+        )
+    }
+
+    /// Sends a request through the query function's handler, wired to the real tables.
+    pub async fn query(&self, request: lambda_http::Request) -> (u16, serde_json::Value) {
+        let cases = DynamoDbCaseStore::new(
+            self.dynamodb.clone(),
+            self.anomalies_table(),
+            self.cases_table(),
+            IncidentSettings::default(),
+            Retention::default(),
+        );
+        let anomalies = DynamoDbAnomalyStore::new(self.dynamodb.clone(), self.anomalies_table());
+        let suppressions =
+            DynamoDbSuppressionStore::new(self.dynamodb.clone(), self.suppressions_table());
+        let ledger = self.ingest_ledger();
+        let receipts = DynamoDbReceiptStore::new(self.dynamodb.clone(), self.profiles_table());
+        let api = QueryApi {
+            cases: &cases,
+            anomalies: &anomalies,
+            suppressions: &suppressions,
+            ledger: &ledger,
+            receipts: &receipts,
+        };
+        let response = trailwatch_query::handle(&api, request)
             .await
-            .expect("the ingest handler answers every request");
+            .expect("the query handler answers every request");
         let status = response.status().as_u16();
         let body = serde_json::from_slice(response.body().as_ref()).expect("a JSON answer");
         (status, body)
@@ -189,6 +236,20 @@ impl Harness {
     /// Lambda instance has.
     pub fn detector(&self) -> Detector {
         self.detector_with(Triage::default())
+    }
+
+    /// The triage of a detector that has read the suppressions table, as the function's
+    /// does once a minute.
+    pub async fn triage_with_table_suppressions(&self) -> Triage {
+        let table = DynamoDbSuppressionStore::new(self.dynamodb.clone(), self.suppressions_table());
+        let live = trailwatch_shared::suppress::LiveSuppressions::new(
+            trailwatch_shared::suppress::Suppressions::default(),
+            std::time::Duration::from_secs(60),
+        );
+        Triage {
+            suppressions: live.current(Some(&table)).await,
+            ..Triage::default()
+        }
     }
 
     /// A detector with these windows and suppression rules.
@@ -353,4 +414,41 @@ pub fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
         Some(AttributeValue::S(text)) => text.clone(),
         other => panic!("{name} is not a string attribute: {other:?}"),
     }
+}
+
+/// An API Gateway HTTP API (payload 2.0) request for the query API, signed by `caller`.
+pub fn api_request(
+    method: &str,
+    path_and_query: &str,
+    body: &str,
+    caller: &str,
+) -> lambda_http::Request {
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/apigw-http-ingest.json"))
+            .expect("sample event");
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let parameters: serde_json::Map<String, serde_json::Value> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                name.to_string(),
+                serde_json::Value::String(value.to_string()),
+            )
+        })
+        .collect();
+    event["rawPath"] = path.into();
+    event["rawQueryString"] = query.into();
+    event["routeKey"] = format!("ANY {path}").into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["requestContext"]["authorizer"]["iam"]["userArn"] = caller.into();
+    if !parameters.is_empty() {
+        event["queryStringParameters"] = parameters.into();
+    }
+    event["body"] = body.into();
+    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway request")
 }

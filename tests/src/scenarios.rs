@@ -23,6 +23,13 @@ pub fn bot_call(id: &str, second: u32, source: &str, name: &str, denied: bool) -
     record
 }
 
+/// The bot stops the trail again the next day: a new window, so a new finding.
+pub fn stop_on_the_next_day() -> Value {
+    let mut next_day = bot_call("stop-again", 0, "cloudtrail", "StopLogging", false);
+    next_day["eventTime"] = "2026-11-03T10:00:00Z".into();
+    next_day
+}
+
 /// Sends each record as a message of its own, as EventBridge delivers them.
 pub async fn send_all(harness: &Harness, records: &[Value]) {
     for record in records {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
-use trailwatch_shared::adapters::alerts::{AlertTargets, EventBridgeAlerts, SnsAlerts};
+use trailwatch_shared::adapters::alerts::{AlertTargets, SnsAlerts};
 use trailwatch_shared::alert::AlertPolicy;
 use trailwatch_shared::casebook::Triage;
 use trailwatch_tests::alerting::{Subscribers, cases_stream};
@@ -30,16 +30,7 @@ async fn an_attack_is_told_once_on_the_topic_and_once_on_the_bus() {
     send_all(&harness, &attack).await;
     detect_all(&harness, &Triage::default(), attack.len()).await;
 
-    let targets = AlertTargets {
-        topic: Some(SnsAlerts::new(
-            aws_sdk_sns::Client::new(&harness.config),
-            &subscribers.topic_arn,
-        )),
-        bus: Some(EventBridgeAlerts::new(
-            aws_sdk_eventbridge::Client::new(&harness.config),
-            &subscribers.bus,
-        )),
-    };
+    let targets = subscribers.targets(&harness);
     let stream = cases_stream(&harness).await;
     assert!(
         !stream.records.is_empty(),

@@ -29,6 +29,7 @@ fn functions_are_rust_on_arm64_with_json_logs() {
         "DetectorFunction",
         "CollectorFunction",
         "PublisherFunction",
+        "QueryFunction",
     ] {
         let resource = template.resource(function).unwrap();
         assert_eq!(
@@ -104,6 +105,14 @@ fn the_functions_get_the_environment_their_main_reads() {
             (
                 MAX_AGE_DAYS_VARIABLE.to_string(),
                 "IngestMaxEventAgeDays".to_string()
+            ),
+            (
+                "INGESTED_EVENTS_TABLE".to_string(),
+                "IngestedEventsTable".to_string()
+            ),
+            (
+                "TRAILWATCH_EVENT_STATUS_HOURS".to_string(),
+                "EventStatusHours".to_string()
             ),
         ]
     );
@@ -378,8 +387,17 @@ fn iam_is_least_privilege() {
     let ingest = property(&template, "IngestFunction", &["Policies"])
         .as_sequence()
         .unwrap();
-    assert_eq!(ingest.len(), 1);
+    assert_eq!(ingest.len(), 2);
     assert!(ingest[0].get("SQSSendMessagePolicy").is_some());
+    // The ledger of what it queued: batch writes to its own table, nothing else.
+    assert_eq!(
+        ingest[1]["Statement"][0]["Action"][0],
+        "dynamodb:BatchWriteItem"
+    );
+    assert_eq!(
+        get_att_target(&ingest[1]["Statement"][0]["Resource"]).as_deref(),
+        Some("IngestedEventsTable")
+    );
     let statements = property(&template, "DetectorFunction", &["Policies"])[0]["Statement"]
         .as_sequence()
         .unwrap();
@@ -566,6 +584,7 @@ fn the_stack_watches_itself() {
         ("EventsBacklogAlarm", "ApproximateAgeOfOldestMessage"),
         ("DetectorErrorsAlarm", "Errors"),
         ("DetectorThrottlesAlarm", "Throttles"),
+        ("QueryErrorsAlarm", "Errors"),
         ("IngestErrorsAlarm", "Errors"),
         ("CollectorErrorsAlarm", "Errors"),
         ("RuleFailedInvocationsAlarm", "FailedInvocations"),
@@ -606,6 +625,7 @@ fn the_stack_watches_itself() {
             "EventsQueue",
             "DetectorFunction",
             "DetectorFunction",
+            "QueryFunction",
             "IngestFunction",
             "CollectorFunction",
             "CloudTrailRule",
@@ -644,6 +664,7 @@ fn the_stack_watches_itself() {
         ("DetectorLogGroup", "DetectorFunction"),
         ("CollectorLogGroup", "CollectorFunction"),
         ("PublisherLogGroup", "PublisherFunction"),
+        ("QueryLogGroup", "QueryFunction"),
     ] {
         assert_eq!(
             ref_target(property(&template, group, &["RetentionInDays"])).as_deref(),
@@ -756,5 +777,58 @@ fn alerts_are_published_from_the_cases_stream_with_retries_bisection_and_a_dead_
         ))
         .as_deref(),
         Some("AlertEmail")
+    );
+}
+
+#[test]
+fn every_query_route_reaches_the_query_function_on_the_iam_authorized_api() {
+    let template = template();
+    let events = property(&template, "QueryFunction", &["Events"])
+        .as_mapping()
+        .unwrap();
+    let mut served: Vec<String> = events
+        .values()
+        .map(|event| {
+            assert_eq!(event["Type"], "HttpApi");
+            let properties = &event["Properties"];
+            assert_eq!(
+                ref_target(&properties["ApiId"]).as_deref(),
+                Some("IngestApi")
+            );
+            // Every method reaches the function: a wrong one gets our 405 with Allow.
+            assert_eq!(properties["Method"], "ANY");
+            properties["Path"].as_str().unwrap().to_string()
+        })
+        .collect();
+    served.sort();
+    let mut routes: Vec<String> = trailwatch_shared::api::ROUTES
+        .iter()
+        .map(|(path, _)| path.to_string())
+        .filter(|path| path != "/ingest")
+        .collect();
+    routes.sort();
+    assert_eq!(served, routes);
+    assert_eq!(
+        property(&template, "IngestApi", &["Auth", "DefaultAuthorizer"]),
+        "AWS_IAM"
+    );
+    let environment: Vec<String> = template
+        .function_environment("QueryFunction")
+        .into_iter()
+        .map(|(variable, _)| variable)
+        .collect();
+    let main = include_str!("../../functions/query/src/main.rs");
+    for variable in &environment {
+        if !variable.starts_with("TRAILWATCH_") {
+            assert!(main.contains(&format!("\"{variable}\"")), "{variable}");
+        }
+    }
+    assert_eq!(
+        property(
+            &template,
+            "IngestedEventsTable",
+            &["TimeToLiveSpecification", "AttributeName"]
+        ),
+        "expires_at"
     );
 }

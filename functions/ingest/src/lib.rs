@@ -5,10 +5,11 @@ use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use trailwatch_shared::ingest::{self, EventTimeWindow, IngestRequest};
-use trailwatch_shared::ports::EventQueue;
+use trailwatch_shared::ports::{EventQueue, IngestLedger};
 
-pub async fn handle<Q: EventQueue>(
+pub async fn handle<Q: EventQueue, L: IngestLedger>(
     queue: &Q,
+    ledger: &L,
     window: &EventTimeWindow,
     request: Request,
 ) -> Result<Response<Body>, Error> {
@@ -17,8 +18,9 @@ pub async fn handle<Q: EventQueue>(
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
     let caller = caller_arn(&request);
-    let answer = ingest::handle(
+    let answer = ingest::handle_noting(
         queue,
+        ledger,
         window,
         IngestRequest {
             method: request.method().as_str(),
@@ -29,13 +31,22 @@ pub async fn handle<Q: EventQueue>(
         },
     )
     .await;
+    json_response(answer.status, answer.allow, &answer.body)
+}
+
+/// A JSON answer, with `Allow` on a 405; the query function answers the same way.
+pub fn json_response(
+    status: u16,
+    allow: Option<impl AsRef<str>>,
+    body: &serde_json::Value,
+) -> Result<Response<Body>, Error> {
     let mut response = Response::builder()
-        .status(answer.status)
+        .status(status)
         .header(CONTENT_TYPE, "application/json");
-    if let Some(allow) = answer.allow {
-        response = response.header(ALLOW, allow);
+    if let Some(allow) = allow {
+        response = response.header(ALLOW, allow.as_ref());
     }
-    Ok(response.body(Body::from(answer.body.to_string()))?)
+    Ok(response.body(Body::from(body.to_string()))?)
 }
 
 /// The SigV4 caller's ARN as API Gateway (IAM authorization) or a function URL (`AWS_IAM`)

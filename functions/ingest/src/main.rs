@@ -1,4 +1,5 @@
 use lambda_http::{Error, run, service_fn};
+use trailwatch_shared::adapters::dynamodb_ledger::{DynamoDbIngestLedger, ledger_retention};
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
 use trailwatch_shared::ingest::{EventTimeWindow, MAX_AGE_DAYS_VARIABLE};
 
@@ -11,8 +12,17 @@ async fn main() -> Result<(), Error> {
         EventTimeWindow::from_variable(std::env::var(MAX_AGE_DAYS_VARIABLE).ok().as_deref())?;
     let config = aws_config::load_from_env().await;
     let queue = SqsEventQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
+    // What GET /events/{id} reads; without the table, nothing is noted.
+    let ledger = match std::env::var("INGESTED_EVENTS_TABLE") {
+        Ok(table) if !table.is_empty() => Some(DynamoDbIngestLedger::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            table,
+            ledger_retention()?,
+        )),
+        _ => None,
+    };
     run(service_fn(|request| {
-        trailwatch_ingest::handle(&queue, &window, request)
+        trailwatch_ingest::handle(&queue, &ledger, &window, request)
     }))
     .await
 }

@@ -6,6 +6,7 @@ use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use trailwatch_shared::adapters::memory::MemoryQueue;
+use trailwatch_shared::adapters::memory_ledger::MemoryIngestLedger;
 use trailwatch_shared::ingest::EventTimeWindow;
 
 fn request(sample: &str) -> Request {
@@ -13,9 +14,14 @@ fn request(sample: &str) -> Request {
 }
 
 async fn answer(queue: &MemoryQueue, request: Request) -> (u16, Value) {
-    let response = trailwatch_ingest::handle(queue, &EventTimeWindow::widest(), request)
-        .await
-        .unwrap();
+    let response = trailwatch_ingest::handle(
+        queue,
+        &None::<MemoryIngestLedger>,
+        &EventTimeWindow::widest(),
+        request,
+    )
+    .await
+    .unwrap();
     assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
     let status = response.status().as_u16();
     (
@@ -65,6 +71,7 @@ async fn a_wrong_method_gets_405_with_allow() {
     event["requestContext"]["http"]["method"] = json!("GET");
     let response = trailwatch_ingest::handle(
         &MemoryQueue::default(),
+        &None::<MemoryIngestLedger>,
         &EventTimeWindow::widest(),
         request(&event.to_string()),
     )

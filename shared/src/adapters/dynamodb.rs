@@ -57,6 +57,10 @@ struct AnomalyItem {
     caller: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     baseline_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw_event: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    finding_ids: Vec<String>,
 }
 
 impl From<&Anomaly> for AnomalyItem {
@@ -81,6 +85,8 @@ impl From<&Anomaly> for AnomalyItem {
             origin: anomaly.origin,
             caller: anomaly.caller,
             baseline_error: anomaly.baseline_error,
+            raw_event: anomaly.raw_event,
+            finding_ids: anomaly.finding_ids,
         }
     }
 }
@@ -105,6 +111,8 @@ impl From<AnomalyItem> for Anomaly {
             origin: item.origin,
             caller: item.caller,
             baseline_error: item.baseline_error,
+            raw_event: item.raw_event,
+            finding_ids: item.finding_ids,
         }
     }
 }

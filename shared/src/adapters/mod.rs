@@ -7,6 +7,8 @@ pub mod dynamodb;
 #[cfg(feature = "aws")]
 pub mod dynamodb_cases;
 #[cfg(feature = "aws")]
+pub mod dynamodb_ledger;
+#[cfg(feature = "aws")]
 pub mod dynamodb_profiles;
 #[cfg(feature = "aws")]
 pub mod dynamodb_receipts;
@@ -15,6 +17,7 @@ pub mod dynamodb_suppressions;
 pub mod memory;
 pub mod memory_alerts;
 pub mod memory_cases;
+pub mod memory_ledger;
 pub mod memory_profiles;
 pub mod memory_receipts;
 #[cfg(feature = "s3")]
