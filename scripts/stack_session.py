@@ -69,22 +69,26 @@ def wait_for_alerts(state, kind):
 def session(state):
     stack.deploy(state)
     say(f"sam deploy --stack-name {state['stack']} …    # here: the same template, on LocalStack",
-        "\n".join(f"{key:<30} {state['out'][key]}" for key in ("AlertsTopicArn", "ApiUrl", "CasesTableName")))
+        "\n".join(f"{key:<30} {state['out'][key]}" for key in ("AlertsTopicArn", "CasesTableName")))
     stack.subscribe_to_alerts(state)
     say("aws sns subscribe --topic-arn $ALERTS_TOPIC_ARN --protocol sqs --notification-endpoint $QUEUE_ARN "
         "--attributes RawMessageDelivery=true", "")
 
-    post(state, [
+    attack = [
         call(0, "iam", "AttachUserPolicy",
              {"userName": "build-bot", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
         call(5, "cloudtrail", "StopLogging", {"name": "management-events"}),
-    ])
+    ]
+    post(state, attack)
     alerts = wait_for_alerts(state, "Incident")
     incident = next(alert for alert in alerts if alert["kind"] == "Incident")
     say("aws sqs receive-message --queue-url $QUEUE_URL    # the incident's alert, one of "
         f"{len(alerts)} ({', '.join(sorted(a['kind'] + ' ' + a['change'] for a in alerts))})",
         json.dumps(incident, indent=2))
 
+    status, answer = stack.call_function_url(state, "QueryFunctionUrl", "GET", f"/events/{attack[1]['eventID']}")
+    say(f"curl --aws-sigv4 … $API_URL/events/{attack[1]['eventID']} | jq '{{event_id, status, findings}}'",
+        json.dumps({key: answer[key] for key in ("event_id", "status", "findings")}, indent=2))
     trailwatch(state, "incidents", "list")
     findings = trailwatch(state, "findings", "list", "--min-severity", "high")
     stop = next(line.split()[0] for line in findings.splitlines() if "TW-CLOUDTRAIL-001" in line)
@@ -96,7 +100,8 @@ def session(state):
     post(state, [call(0, "cloudtrail", "StopLogging", {"name": "management-events"}, hours_ago=0.1)])    # today: a new finding
     time.sleep(8)
     told = stack.drain(state["topic_queue"])
-    say("aws sqs receive-message --queue-url $QUEUE_URL", f"{len(told)} new alerts")
+    say("aws sqs receive-message --queue-url $QUEUE_URL    # kind, change, severity, detection, title of each",
+        "\n".join(f"{a['kind']} {a['change']} {a['severity']} {a.get('detection', '-')} {a['title']}" for a in told))
     trailwatch(state, "findings", "list", "--detection", "TW-CLOUDTRAIL-001")
 
 
