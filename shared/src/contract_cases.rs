@@ -254,3 +254,60 @@ mod tests {
         super::check_case_queries(&MemoryCaseStore::default()).await;
     }
 }
+
+/// The contract of the ingest ledger: what is noted is found by id, with its stream and
+/// minute; a batch larger than one DynamoDB batch is noted whole; an id never noted is none;
+/// noting again replaces. Needs a fresh ledger.
+pub async fn check_ingest_ledger<L: crate::ports::IngestLedger>(ledger: &L) {
+    use crate::ports::QueuedEvent;
+    let queued: Vec<QueuedEvent> = (0..60)
+        .map(|n| QueuedEvent {
+            event_id: format!("ledger-{n}"),
+            stream: "111122223333/eu-west-1".into(),
+            minute: 29_000_000 + n,
+            queued_at: at(n),
+        })
+        .collect();
+    ledger.note_queued(&queued).await.expect("noted");
+    for event in [&queued[0], &queued[26], &queued[59]] {
+        assert_eq!(
+            ledger.queued(&event.event_id).await.expect("read").as_ref(),
+            Some(event)
+        );
+    }
+    assert_eq!(ledger.queued("never-posted").await.expect("read"), None);
+    ledger.note_queued(&[]).await.expect("nothing to note");
+    let again = QueuedEvent {
+        queued_at: at(99),
+        ..queued[3].clone()
+    };
+    ledger.note_queued(std::slice::from_ref(&again)).await.expect("noted");
+    assert_eq!(ledger.queued("ledger-3").await.expect("read"), Some(again));
+}
+
+/// The contract of a suppression store: rules put are listed whole, a put of the same id
+/// replaces, a remove says whether there was a rule. Needs a fresh store.
+pub async fn check_suppression_store<S: crate::ports::SuppressionStore>(store: &S) {
+    use crate::suppress::SuppressionRule;
+    let rule = |id: &str, reason: &str| SuppressionRule {
+        id: id.into(),
+        detection: Some("TW-BASE-DENIED".into()),
+        principal: Some("arn:aws:iam::*:role/ci-*".into()),
+        account: None,
+        network: Some("203.0.113.0/24".into()),
+        user_agent: None,
+        region: None,
+        reason: reason.into(),
+        expires: Some("2027-03-31".into()),
+    };
+    assert!(store.rules().await.expect("listed").is_empty());
+    store.put(&rule("a", "first")).await.expect("put");
+    store.put(&rule("b", "second")).await.expect("put");
+    store.put(&rule("a", "replaced")).await.expect("put");
+    let mut rules = store.rules().await.expect("listed");
+    rules.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(rules, vec![rule("a", "replaced"), rule("b", "second")]);
+    assert!(store.remove("a").await.expect("removed"));
+    assert!(!store.remove("a").await.expect("removed"));
+    assert_eq!(store.rules().await.expect("listed"), vec![rule("b", "second")]);
+}

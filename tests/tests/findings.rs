@@ -212,3 +212,17 @@ async fn dynamodb_keeps_the_case_contract_through_its_indexes() {
     trailwatch_shared::contract_cases::check_case_queries(&harness.detector().cases).await;
     harness.cleanup().await;
 }
+
+#[tokio::test]
+async fn dynamodb_keeps_the_ingest_ledger_and_suppression_store_contracts() {
+    let Some(harness) = Harness::new("ledger_contract").await else {
+        return;
+    };
+    trailwatch_shared::contract_cases::check_ingest_ledger(&harness.ingest_ledger()).await;
+    trailwatch_shared::contract_cases::check_suppression_store(&DynamoDbSuppressionStore::new(
+        harness.dynamodb.clone(),
+        harness.suppressions_table(),
+    ))
+    .await;
+    harness.cleanup().await;
+}

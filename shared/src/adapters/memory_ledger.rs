@@ -31,3 +31,19 @@ impl IngestLedger for MemoryIngestLedger {
             .cloned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn keeps_the_ingest_ledger_contract() {
+        crate::contract_cases::check_ingest_ledger(&super::MemoryIngestLedger::default()).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_suppression_store_keeps_its_contract() {
+        crate::contract_cases::check_suppression_store(
+            &crate::adapters::memory_cases::MemorySuppressionStore::default(),
+        )
+        .await;
+    }
+}
