@@ -245,16 +245,6 @@ pub async fn check_case_queries<S: CaseStore + CaseQueries>(store: &S) {
     );
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::adapters::memory_cases::MemoryCaseStore;
-
-    #[tokio::test]
-    async fn the_memory_store_keeps_the_case_contract() {
-        super::check_case_queries(&MemoryCaseStore::default()).await;
-    }
-}
-
 /// The contract of the ingest ledger: what is noted is found by id, with its stream and
 /// minute; a batch larger than one DynamoDB batch is noted whole; an id never noted is none;
 /// noting again replaces. Needs a fresh ledger.
@@ -281,7 +271,10 @@ pub async fn check_ingest_ledger<L: crate::ports::IngestLedger>(ledger: &L) {
         queued_at: at(99),
         ..queued[3].clone()
     };
-    ledger.note_queued(std::slice::from_ref(&again)).await.expect("noted");
+    ledger
+        .note_queued(std::slice::from_ref(&again))
+        .await
+        .expect("noted");
     assert_eq!(ledger.queued("ledger-3").await.expect("read"), Some(again));
 }
 
@@ -309,5 +302,18 @@ pub async fn check_suppression_store<S: crate::ports::SuppressionStore>(store: &
     assert_eq!(rules, vec![rule("a", "replaced"), rule("b", "second")]);
     assert!(store.remove("a").await.expect("removed"));
     assert!(!store.remove("a").await.expect("removed"));
-    assert_eq!(store.rules().await.expect("listed"), vec![rule("b", "second")]);
+    assert_eq!(
+        store.rules().await.expect("listed"),
+        vec![rule("b", "second")]
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::adapters::memory_cases::MemoryCaseStore;
+
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_case_contract() {
+        super::check_case_queries(&MemoryCaseStore::default()).await;
+    }
 }

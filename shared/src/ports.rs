@@ -236,6 +236,15 @@ pub trait AlertSink: Send + Sync {
         &self,
         alert: &crate::alert::Alert,
     ) -> impl Future<Output = Result<(), AlertError>> + Send;
+
+    /// Imports a finding an alert was published for where findings are kept beside others'
+    /// (Security Hub); nothing by default.
+    fn import_finding(
+        &self,
+        _finding: &Finding,
+    ) -> impl Future<Output = Result<(), AlertError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// An event the ingest API put on the queue: where its receipt will be once evaluated.

@@ -4,7 +4,7 @@
 //! resumes from the failed record), and the alerts before it are not published twice except
 //! by a retry of the whole batch — which carries the same alert ids.
 
-use crate::alert::{AlertPolicy, CaseChange, alerts_for};
+use crate::alert::{AlertPolicy, Case, CaseChange, alerts_for};
 use crate::ports::AlertSink;
 
 /// One stream record: its sequence number and the change it holds, or why it cannot be read.
@@ -42,7 +42,15 @@ pub async fn publish_changes<S: AlertSink>(
             }
         };
         report.changes += 1;
-        for alert in alerts_for(change, policy) {
+        let alerts = alerts_for(change, policy);
+        if let (Some(Case::Finding(finding)), false) = (&change.after, alerts.is_empty())
+            && let Err(error) = sink.import_finding(finding).await
+        {
+            tracing::warn!(%error, "finding not imported; the change will be retried");
+            report.failed_at = Some(record.sequence_number.clone());
+            return report;
+        }
+        for alert in alerts {
             match sink.publish(&alert).await {
                 Ok(()) => {
                     tracing::info!(alert_id = %alert.alert_id, severity = alert.severity.as_str(), "alert published");
@@ -106,6 +114,32 @@ mod tests {
         assert_eq!(retry.failed_at, None);
         let ids: Vec<String> = sink.published().into_iter().map(|a| a.alert_id).collect();
         assert_eq!(ids, ["F-1:opened", "F-2:opened", "F-3:opened"]);
+    }
+
+    #[tokio::test]
+    async fn a_finding_told_is_imported_once_and_its_growth_is_not() {
+        let sink = MemoryAlerts::default();
+        let mut records = records();
+        let grown = match &records[0].change {
+            Ok(CaseChange {
+                after: Some(Case::Finding(finding)),
+                ..
+            }) => {
+                let mut grown = finding.clone();
+                grown.count += 1;
+                CaseChange {
+                    before: Some(Case::Finding(finding.clone())),
+                    after: Some(Case::Finding(grown)),
+                }
+            }
+            _ => unreachable!("a finding"),
+        };
+        records.push(ChangeRecord {
+            sequence_number: "3".into(),
+            change: Ok(grown),
+        });
+        publish_changes(&records, &sink, &AlertPolicy::default()).await;
+        assert_eq!(sink.imported(), ["F-1", "F-2", "F-3"]);
     }
 
     #[tokio::test]

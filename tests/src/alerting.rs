@@ -115,6 +115,7 @@ impl Subscribers {
                 aws_sdk_eventbridge::Client::new(&harness.config),
                 &self.bus,
             )),
+            security_hub: None,
         }
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use trailwatch_shared::adapters::alerts::{AlertTargets, SnsAlerts};
+use trailwatch_shared::adapters::securityhub::SecurityHubFindings;
 use trailwatch_shared::alert::AlertPolicy;
 use trailwatch_shared::casebook::Triage;
 use trailwatch_tests::alerting::{Subscribers, cases_stream};
@@ -142,6 +143,7 @@ async fn a_publish_that_fails_is_reported_for_retry_and_nothing_is_lost() {
             "arn:aws:sns:us-east-1:123456789012:no-such-topic",
         )),
         bus: None,
+        security_hub: None,
     };
     let response = trailwatch_publisher::handle(
         &broken,
@@ -169,6 +171,7 @@ async fn a_publish_that_fails_is_reported_for_retry_and_nothing_is_lost() {
             &subscribers.topic_arn,
         )),
         bus: None,
+        security_hub: None,
     };
     let retried = trailwatch_publisher::handle(
         &working,
@@ -190,5 +193,68 @@ async fn a_publish_that_fails_is_reported_for_retry_and_nothing_is_lost() {
         "the incident survived the failed publish"
     );
     subscribers.delete(&harness).await;
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_finding_told_is_imported_into_security_hub_when_asked() {
+    let Some(harness) = Harness::new("alerts_security_hub").await else {
+        return;
+    };
+    let attack = three_step_attack();
+    send_all(&harness, &attack).await;
+    detect_all(&harness, &Triage::default(), attack.len()).await;
+    let hub = aws_sdk_securityhub::Client::new(&harness.config);
+    // Community LocalStack serves no Security Hub (a Pro service): the import is shown on moto.
+    if let Err(error) = hub.get_findings().send().await {
+        let why = aws_sdk_securityhub::error::DisplayErrorContext(&error).to_string();
+        eprintln!(
+            "SKIPPED a_finding_told_is_imported_into_security_hub_when_asked: the endpoint serves no Security Hub ({why})"
+        );
+        harness.cleanup().await;
+        return;
+    }
+    let targets = AlertTargets {
+        topic: None,
+        bus: None,
+        security_hub: Some(SecurityHubFindings::new(
+            hub.clone(),
+            Some("us-east-1".into()),
+        )),
+    };
+    let response = trailwatch_publisher::handle(
+        &targets,
+        &AlertPolicy::default(),
+        LambdaEvent::new(cases_stream(&harness).await, Context::default()),
+    )
+    .await
+    .expect("the publisher answers");
+    assert!(response.batch_item_failures.is_empty());
+    let imported = hub
+        .get_findings()
+        .send()
+        .await
+        .expect("GetFindings")
+        .findings
+        .unwrap_or_default();
+    let ours: Vec<_> = imported
+        .iter()
+        .filter(|finding| {
+            finding
+                .resources()
+                .first()
+                .and_then(|resource| resource.id())
+                == Some(BOT)
+        })
+        .collect();
+    let generators: BTreeSet<&str> = ours.iter().filter_map(|f| f.generator_id()).collect();
+    assert!(
+        generators.contains("TW-CLOUDTRAIL-001") && generators.contains("TW-IAM-004"),
+        "{generators:?}"
+    );
+    assert!(
+        ours.iter()
+            .all(|f| f.severity().and_then(|s| s.label()).is_some())
+    );
     harness.cleanup().await;
 }

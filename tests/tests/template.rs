@@ -750,6 +750,10 @@ fn alerts_are_published_from_the_cases_stream_with_retries_bisection_and_a_dead_
                 "TRAILWATCH_ALERT_MIN_SEVERITY".to_string(),
                 "AlertMinSeverity".to_string()
             ),
+            (
+                "TRAILWATCH_SECURITY_HUB".to_string(),
+                "ImportToSecurityHub".to_string()
+            ),
         ]
     );
     let publisher_main = include_str!("../../functions/publisher/src/main.rs");
@@ -768,7 +772,13 @@ fn alerts_are_published_from_the_cases_stream_with_retries_bisection_and_a_dead_
         get_att_target(&policies[0]["SNSPublishMessagePolicy"]["TopicName"]).as_deref(),
         Some("AlertsTopic")
     );
-    assert_eq!(policies.len(), 3);
+    // Security Hub only when asked (a conditional statement), and only its own product.
+    assert_eq!(policies.len(), 4);
+    assert_eq!(
+        template.parameter_default("ImportToSecurityHub"),
+        Some(serde_json::json!("false"))
+    );
+    assert!(publisher_main.contains("\"TRAILWATCH_SECURITY_HUB\""));
     assert_eq!(
         ref_target(property(
             &template,

@@ -1,5 +1,6 @@
 use lambda_runtime::{Error, run, service_fn};
 use trailwatch_shared::adapters::alerts::{AlertTargets, EventBridgeAlerts, SnsAlerts};
+use trailwatch_shared::adapters::securityhub::SecurityHubFindings;
 use trailwatch_shared::alert::AlertPolicy;
 
 #[tokio::main]
@@ -21,7 +22,19 @@ async fn main() -> Result<(), Error> {
     if topic.is_none() && bus.is_none() {
         return Err("neither ALERTS_TOPIC_ARN nor ALERTS_EVENT_BUS names a target".into());
     }
-    let targets = AlertTargets { topic, bus };
+    // Security Hub beside GuardDuty's findings, when asked.
+    let security_hub =
+        (std::env::var("TRAILWATCH_SECURITY_HUB").as_deref() == Ok("true")).then(|| {
+            SecurityHubFindings::new(
+                aws_sdk_securityhub::Client::new(&config),
+                config.region().map(|region| region.to_string()),
+            )
+        });
+    let targets = AlertTargets {
+        topic,
+        bus,
+        security_hub,
+    };
     let (targets, policy) = (&targets, &policy);
     run(service_fn(move |event| {
         trailwatch_publisher::handle(targets, policy, event)

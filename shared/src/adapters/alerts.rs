@@ -126,6 +126,7 @@ impl AlertSink for EventBridgeAlerts {
 pub struct AlertTargets {
     pub topic: Option<SnsAlerts>,
     pub bus: Option<EventBridgeAlerts>,
+    pub security_hub: Option<super::securityhub::SecurityHubFindings>,
 }
 
 impl AlertSink for AlertTargets {
@@ -137,6 +138,13 @@ impl AlertSink for AlertTargets {
             bus.publish(alert).await?;
         }
         Ok(())
+    }
+
+    async fn import_finding(&self, finding: &crate::finding::Finding) -> Result<(), AlertError> {
+        match &self.security_hub {
+            Some(hub) => hub.import(finding).await,
+            None => Ok(()),
+        }
     }
 }
 

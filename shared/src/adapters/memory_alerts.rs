@@ -10,6 +10,7 @@ use crate::ports::{AlertError, AlertSink};
 #[derive(Debug, Default)]
 pub struct MemoryAlerts {
     published: Mutex<Vec<Alert>>,
+    imported: Mutex<Vec<String>>,
     failures_left: AtomicUsize,
 }
 
@@ -17,6 +18,11 @@ impl MemoryAlerts {
     /// The next `count` publishes fail.
     pub fn fail_next(&self, count: usize) {
         self.failures_left.store(count, Ordering::SeqCst);
+    }
+
+    /// The ids of the findings imported, in order, repeats included.
+    pub fn imported(&self) -> Vec<String> {
+        self.imported.lock().expect("alerts lock").clone()
     }
 
     /// Every alert published, in order, repeats included.
@@ -44,6 +50,14 @@ impl AlertSink for MemoryAlerts {
             .lock()
             .expect("alerts lock")
             .push(alert.clone());
+        Ok(())
+    }
+
+    async fn import_finding(&self, finding: &crate::finding::Finding) -> Result<(), AlertError> {
+        self.imported
+            .lock()
+            .expect("alerts lock")
+            .push(finding.id.clone());
         Ok(())
     }
 }

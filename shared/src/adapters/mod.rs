@@ -22,6 +22,8 @@ pub mod memory_profiles;
 pub mod memory_receipts;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "alerts")]
+pub mod securityhub;
 #[cfg(feature = "aws")]
 pub mod sqs;
 
