@@ -535,24 +535,33 @@ async fn every_answer_is_documented_for_its_operation_and_matches_its_schema() {
         assert!(broken.is_empty(), "{method} {path} ({status}): {broken:#?}");
     }
     // The ingest operation, answered by the ingest function's handler.
-    let ingest = crate::ingest::handle(
-        &crate::adapters::memory::MemoryQueue::default(),
-        &crate::ingest::EventTimeWindow::widest(),
-        crate::ingest::IngestRequest {
-            method: "POST",
-            path: "/ingest",
-            content_type: Some("application/json"),
-            body: serde_json::to_string(&attack()).unwrap().as_bytes(),
-            caller: None,
-        },
-    )
-    .await;
-    let schema = &resolve(
-        &document,
-        &document["paths"]["/ingest"]["post"]["responses"]["202"],
-    )["content"]["application/json"]["schema"];
-    assert_eq!(ingest.status, 202);
-    assert!(violations(&document, schema, &ingest.body, "body").is_empty());
+    let body = serde_json::to_string(&attack()).unwrap();
+    for (method, content_type, expected) in [
+        ("POST", "application/json", 202),
+        ("GET", "application/json", 405),
+        ("POST", "text/plain", 415),
+    ] {
+        let ingest = crate::ingest::handle(
+            &crate::adapters::memory::MemoryQueue::default(),
+            &crate::ingest::EventTimeWindow::widest(),
+            crate::ingest::IngestRequest {
+                method,
+                path: "/ingest",
+                content_type: Some(content_type),
+                body: body.as_bytes(),
+                caller: None,
+            },
+        )
+        .await;
+        assert_eq!(ingest.status, expected);
+        let documented = &document["paths"]["/ingest"]["post"]["responses"][expected.to_string()];
+        let schema = &resolve(&document, documented)["content"]["application/json"]["schema"];
+        let broken = violations(&document, schema, &ingest.body, "body");
+        assert!(
+            broken.is_empty(),
+            "{method} /ingest ({expected}): {broken:#?}"
+        );
+    }
     for (route, methods) in ROUTES.iter().filter(|(route, _)| *route != "/ingest") {
         for method in *methods {
             assert!(
