@@ -2,6 +2,7 @@
 
 mod cases;
 mod report;
+mod rules;
 mod s3;
 mod sources;
 
@@ -17,15 +18,14 @@ use trailwatch_shared::export;
 use trailwatch_shared::finding::FindingSettings;
 use trailwatch_shared::incident::IncidentSettings;
 use trailwatch_shared::ports::StoreError;
-use trailwatch_shared::rules::CATALOG;
 use trailwatch_shared::sigma::SigmaRules;
 use trailwatch_shared::suppress::Suppressions;
 use trailwatch_shared::{Anomaly, Engine, Event, Severity};
 
 /// Exit code when `--fail-on` is met.
-const FOUND: u8 = 1;
+pub(crate) const FOUND: u8 = 1;
 /// Exit code for a bad setting (clap uses it for bad usage too) and when nothing could be read.
-const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -70,11 +70,8 @@ enum Command {
         #[command(flatten)]
         target: cases::Target,
     },
-    /// List the built-in detection rules.
-    Rules {
-        #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
-        format: RulesFormat,
-    },
+    /// List the detection rules, or test rule files (`rules test`).
+    Rules(rules::RulesArgs),
 }
 
 #[derive(Args)]
@@ -104,6 +101,10 @@ struct ScanArgs {
     /// Also evaluate the Sigma rules for CloudTrail in this directory.
     #[arg(long, value_name = "DIR")]
     sigma: Option<PathBuf>,
+    /// Also your own rule files (YAML, trailwatch's rule format) in this directory; a file
+    /// with a built-in rule's id replaces it (`enabled: false` turns it off).
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
     #[command(flatten)]
     selection: Selection,
     #[command(flatten)]
@@ -235,16 +236,6 @@ impl Tuning {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum RulesFormat {
-    /// A readable table.
-    Table,
-    /// One JSON object per rule.
-    Jsonl,
-    /// A Markdown table, as in the README.
-    Markdown,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     /// Incidents, then findings with their counts, for people.
     Table,
@@ -264,22 +255,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => scan(&args),
-        Command::Rules { format } => rules(format),
+        Command::Rules(args) => rules::command(&args),
         Command::Findings { command, target } => block_on(cases::findings(&command, &target)),
         Command::Incidents { command, target } => block_on(cases::incidents(&command, &target)),
         Command::Suppress { command, target } => block_on(cases::suppress(&command, &target)),
     }
-}
-
-fn rules(format: RulesFormat) -> ExitCode {
-    let rules = Engine::default().rules();
-    let mut stdout = std::io::stdout().lock();
-    let written = match format {
-        RulesFormat::Table => report::write_rules_table(&mut stdout, rules),
-        RulesFormat::Jsonl => report::write_rules_jsonl(&mut stdout, rules),
-        RulesFormat::Markdown => report::write_rules_markdown(&mut stdout, rules),
-    };
-    finish(written)
 }
 
 fn scan(args: &ScanArgs) -> ExitCode {
@@ -394,7 +374,7 @@ fn scan_setup(args: &ScanArgs) -> Result<(Engine, Triage), String> {
         Some(path) => Suppressions::load(path).map_err(|error| error.to_string())?,
         None => Suppressions::default(),
     };
-    let mut engine = Engine::new(CATALOG, config);
+    let mut engine = Engine::new(rules::catalog_with(args.rules.as_deref())?, config);
     if let Some(dir) = &args.sigma {
         let loaded = SigmaRules::load_dir(dir).map_err(|error| error.to_string())?;
         for unsupported in &loaded.unsupported {
@@ -475,7 +455,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// Exit status after writing a report; a closed pipe (`| head`) is not a failure.
-fn finish(written: std::io::Result<()>) -> ExitCode {
+pub(crate) fn finish(written: std::io::Result<()>) -> ExitCode {
     match written {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
             eprintln!("trailwatch: cannot write the report: {error}");

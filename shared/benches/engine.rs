@@ -113,5 +113,18 @@ fn engine_throughput(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine_throughput);
+/// What reading the embedded rule files adds to a cold start (the detector's init, `scan`).
+fn catalog_startup(c: &mut Criterion) {
+    use trailwatch_shared::rules::{RuleFile, catalog::parse_built_in};
+    let count = parse_built_in(RuleFile::parse_without_cases).len();
+    c.bench_function(&format!("read the {count} built-in rules"), |bench| {
+        bench.iter(|| parse_built_in(RuleFile::parse_without_cases))
+    });
+    c.bench_function(
+        &format!("read the {count} built-in rule files with their cases"),
+        |bench| bench.iter(|| parse_built_in(RuleFile::parse)),
+    );
+}
+
+criterion_group!(benches, engine_throughput, catalog_startup);
 criterion_main!(benches);

@@ -9,14 +9,14 @@ use crate::anomaly::{self, Anomaly, Detection, Severity};
 use crate::baseline::{self, BaselineConfig, Features};
 use crate::event::Event;
 use crate::ports::{ProfileStore, StoreError};
-use crate::rules::{CATALOG, Rule};
+use crate::rules::{self, Rule};
 use crate::sigma::SigmaRules;
 
 pub struct Engine {
-    rules: &'static [Rule],
+    rules: Vec<Rule>,
     /// Positions of the rules that name each event name, so an event meets only the rules
     /// for its call.
-    by_event_name: HashMap<&'static str, Vec<usize>>,
+    by_event_name: HashMap<String, Vec<usize>>,
     /// Positions of the rules that look at every call.
     for_every_call: Vec<usize>,
     baseline: BaselineConfig,
@@ -25,19 +25,22 @@ pub struct Engine {
 
 impl Default for Engine {
     fn default() -> Self {
-        Self::new(CATALOG, BaselineConfig::default())
+        Self::new(rules::built_in(), BaselineConfig::default())
     }
 }
 
 impl Engine {
-    pub fn new(rules: &'static [Rule], baseline: BaselineConfig) -> Self {
-        let mut by_event_name: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    pub fn new(rules: Vec<Rule>, baseline: BaselineConfig) -> Self {
+        let mut by_event_name: HashMap<String, Vec<usize>> = HashMap::new();
         let mut for_every_call = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
             match rule.event_names() {
                 Some(names) => {
                     for name in names {
-                        by_event_name.entry(name).or_default().push(position);
+                        by_event_name
+                            .entry(name.to_string())
+                            .or_default()
+                            .push(position);
                     }
                 }
                 None => for_every_call.push(position),
@@ -62,8 +65,8 @@ impl Engine {
         &self.baseline
     }
 
-    pub fn rules(&self) -> &'static [Rule] {
-        self.rules
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
     }
 
     /// The detections the rules make of an event: the catalog's in catalog order, then

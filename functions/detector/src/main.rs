@@ -16,7 +16,7 @@ use trailwatch_shared::baseline::BaselineConfig;
 use trailwatch_shared::casebook::{Triage, window_settings_from_env};
 use trailwatch_shared::detect::{RecentEvents, Stores};
 use trailwatch_shared::finding::FindingSettings;
-use trailwatch_shared::rules::CATALOG;
+use trailwatch_shared::rules::catalog;
 use trailwatch_shared::sigma::SigmaRules;
 use trailwatch_shared::suppress::LiveSuppressions;
 
@@ -80,7 +80,17 @@ async fn main() -> Result<(), Error> {
         rules = packaged.rules().count(),
         "packaged suppression rules"
     );
-    let mut engine = Engine::new(CATALOG, BaselineConfig::from_env()?);
+    // Rule files of the user's own packaged with the function, if named: added to the
+    // built-in catalog, or replacing built-in rules of the same id.
+    let rules = match std::env::var("TRAILWATCH_RULES_DIR") {
+        Ok(dir) => {
+            let files = catalog::load_dir(std::path::Path::new(&dir))?;
+            tracing::info!(files = files.len(), %dir, "rule files loaded");
+            catalog::with_user_rules(&files)
+        }
+        Err(_) => trailwatch_shared::rules::built_in(),
+    };
+    let mut engine = Engine::new(rules, BaselineConfig::from_env()?);
     // Sigma rules packaged with the function (or on a mounted file system), if named.
     if let Ok(dir) = std::env::var("TRAILWATCH_SIGMA_DIR") {
         let loaded = SigmaRules::load_dir(std::path::Path::new(&dir))?;

@@ -470,7 +470,7 @@ async fn posted_events_teach_the_baselines_only_from_trusted_callers() {
         ..message(id, &json!({"Records": [with_id(&record, id)]}).to_string())
     };
     let trusted = Engine::new(
-        crate::rules::CATALOG,
+        crate::rules::built_in(),
         crate::baseline::BaselineConfig {
             trusted_backfill_roles: vec!["arn:aws:iam::111122223333:role/log-shipper".into()],
             ..crate::baseline::BaselineConfig::default()

@@ -1,888 +1,115 @@
-//! The catalog itself. Each rule's positive and negative cases are in `rules/tests.rs`.
+//! The catalog: the built-in rule files, embedded at build time, and users' own rule files
+//! from a directory, which add rules or replace (or turn off) built-in ones of the same id.
 
-use super::checks::*;
-use super::{OnFailure, Rule, Test::*, When::*};
-use crate::anomaly::Severity::{Critical, High, Low, Medium};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::LazyLock;
 
-const DEFENSE_EVASION: &str = "Defense Evasion";
-const PERSISTENCE: &str = "Persistence";
-const PRIVILEGE_ESCALATION: &str = "Privilege Escalation";
-const CREDENTIAL_ACCESS: &str = "Credential Access";
-const INITIAL_ACCESS: &str = "Initial Access";
-const EXFILTRATION: &str = "Exfiltration";
-const EXECUTION: &str = "Execution";
-const LATERAL_MOVEMENT: &str = "Lateral Movement";
-const IMPACT: &str = "Impact";
-const DISCOVERY: &str = "Discovery";
+use super::{Rule, RuleError, RuleFile};
 
-/// The call failed or succeeded: " (denied: …)" follows in the reason.
-const BY: &str = "{principal} called {action}{outcome}";
+include!(concat!(env!("OUT_DIR"), "/built_in_rules.rs"));
 
-pub static CATALOG: &[Rule] = &[
-    // ── Logging and guard-rail tampering ─────────────────────────────────────────────
-    Rule {
-        id: "TW-CLOUDTRAIL-001",
-        title: "CloudTrail logging stopped",
-        description: "A trail stopped recording API activity; attackers do this first to work unseen.",
-        severity: High,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &["cloudtrail:StopLogging"],
-        when: Always,
-        reason: "{principal} stopped trail {/requestParameters/name}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-CLOUDTRAIL-002",
-        title: "CloudTrail trail deleted",
-        description: "A trail was deleted, ending its record of API activity.",
-        severity: High,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &["cloudtrail:DeleteTrail"],
-        when: Always,
-        reason: "{principal} deleted trail {/requestParameters/name}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-CLOUDTRAIL-003",
-        title: "CloudTrail trail narrowed",
-        description: "A trail was changed to stop covering all regions, global services, or log file validation.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &["cloudtrail:UpdateTrail"],
-        when: Check(narrows_trail),
-        reason: "{principal} narrowed trail {/requestParameters/name}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-CLOUDTRAIL-004",
-        title: "CloudTrail management events dropped",
-        description: "Event selectors were set so the trail no longer records (write) management events.",
-        severity: High,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &["cloudtrail:PutEventSelectors"],
-        when: Check(drops_management_events),
-        reason: "{principal} set event selectors on {/requestParameters/trailName} that drop management events{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-CLOUDTRAIL-005",
-        title: "Trail deleted by the root user",
-        description: "Root removing audit logging is the strongest sign of account takeover.",
-        severity: Critical,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"],
-        when: All(&[Field("/userIdentity/type", Equals("Root")), Succeeded]),
-        reason: "the root user called {action} from {source_ip}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-GUARDDUTY-001",
-        title: "GuardDuty detector deleted",
-        description: "The GuardDuty detector was deleted, ending threat detection in the region.",
-        severity: High,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.001",
-        calls: &["guardduty:DeleteDetector"],
-        when: Always,
-        reason: "{principal} deleted GuardDuty detector {/requestParameters/detectorId} in {region}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-GUARDDUTY-002",
-        title: "GuardDuty detector disabled",
-        description: "The GuardDuty detector was suspended.",
-        severity: High,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.001",
-        calls: &["guardduty:UpdateDetector"],
-        when: Field("/requestParameters/enable", False),
-        reason: "{principal} disabled GuardDuty detector {/requestParameters/detectorId} in {region}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-GUARDDUTY-003",
-        title: "GuardDuty member or administrator link removed",
-        description: "An account left, or was removed from, central GuardDuty administration.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.001",
-        calls: &[
-            "guardduty:DisassociateFromMasterAccount",
-            "guardduty:DisassociateFromAdministratorAccount",
-            "guardduty:DisassociateMembers",
-            "guardduty:DeleteMembers",
-            "guardduty:StopMonitoringMembers",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-GUARDDUTY-004",
-        title: "GuardDuty findings suppressed",
-        description: "A filter that archives findings automatically, or a trusted IP list, was created or changed.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.001",
-        calls: &[
-            "guardduty:CreateFilter",
-            "guardduty:UpdateFilter",
-            "guardduty:CreateIPSet",
-            "guardduty:UpdateIPSet",
-        ],
-        when: Any(&[
-            Field("/requestParameters/action", Equals("ARCHIVE")),
-            Not(&Field("/requestParameters/action", Present)),
-        ]),
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-SECURITYHUB-001",
-        title: "Security Hub disabled or detached",
-        description: "Security Hub was disabled, or an account was removed from its administration.",
-        severity: High,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.001",
-        calls: &[
-            "securityhub:DisableSecurityHub",
-            "securityhub:DisassociateFromAdministratorAccount",
-            "securityhub:DisassociateFromMasterAccount",
-            "securityhub:DeleteMembers",
-            "securityhub:DisassociateMembers",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-CONFIG-001",
-        title: "AWS Config recording stopped",
-        description: "The Config recorder was stopped or deleted, ending the record of resource changes.",
-        severity: High,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &[
-            "config:StopConfigurationRecorder",
-            "config:DeleteConfigurationRecorder",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-CONFIG-002",
-        title: "AWS Config delivery channel or rule deleted",
-        description: "Config's delivery channel or a Config rule was deleted.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &[
-            "config:DeleteDeliveryChannel",
-            "config:DeleteConfigRule",
-            "config:DeleteConformancePack",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-VPC-001",
-        title: "VPC flow logs deleted",
-        description: "Flow logs were deleted, ending the record of network traffic.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &["ec2:DeleteFlowLogs"],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-ROUTE53-001",
-        title: "Route 53 resolver query logging removed",
-        description: "DNS query logging was deleted or detached from a VPC.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &[
-            "route53resolver:DeleteResolverQueryLogConfig",
-            "route53resolver:DisassociateResolverQueryLogConfig",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-LOGS-001",
-        title: "CloudWatch log group deleted",
-        description: "A log group or stream was deleted with the logs in it.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1070",
-        calls: &["logs:DeleteLogGroup", "logs:DeleteLogStream"],
-        when: Always,
-        reason: "{principal} deleted log group {/requestParameters/logGroupName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-BEDROCK-001",
-        title: "Bedrock model invocation logging removed",
-        description: "Logging of Bedrock model invocations was deleted, hiding model abuse.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.008",
-        calls: &["bedrock:DeleteModelInvocationLoggingConfiguration"],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-ORG-001",
-        title: "Account left its organization",
-        description: "The account left AWS Organizations, escaping its service control policies and central logging.",
-        severity: High,
-        tactic: DEFENSE_EVASION,
-        technique: "T1666",
-        calls: &["organizations:LeaveOrganization"],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-WAF-001",
-        title: "WAF web ACL or rule group deleted",
-        description: "A WAF web ACL or rule group was deleted, removing web protections.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.001",
-        calls: &["wafv2:DeleteWebACL", "wafv2:DeleteRuleGroup"],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-EVENTS-001",
-        title: "EventBridge rule disabled or deleted",
-        description: "An EventBridge rule, often one that routes security events, was disabled or deleted.",
-        severity: Low,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.001",
-        calls: &["events:DisableRule", "events:DeleteRule"],
-        when: Always,
-        reason: "{principal} called {action} on {/requestParameters/name}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    // ── Root and sign-in ─────────────────────────────────────────────────────────────
-    Rule {
-        id: "TW-ROOT-001",
-        title: "Root account used",
-        description: "The root user made an API call; root should be locked away.",
-        severity: High,
-        tactic: PRIVILEGE_ESCALATION,
-        technique: "T1078.004",
-        calls: &[],
-        when: All(&[
-            Field("/userIdentity/type", Equals("Root")),
-            Check(not_service_invoked),
-            Not(&Named(&["ConsoleLogin"])),
-        ]),
-        reason: "the root user called {action} from {source_ip}{outcome}",
-        on_failure: OnFailure::Fires,
-    },
-    Rule {
-        id: "TW-ROOT-002",
-        title: "Root console login",
-        description: "Someone signed in to the console as the root user.",
-        severity: High,
-        tactic: INITIAL_ACCESS,
-        technique: "T1078.004",
-        calls: &["signin:ConsoleLogin"],
-        when: All(&[
-            Field("/userIdentity/type", Equals("Root")),
-            Check(console_login_succeeded),
-        ]),
-        reason: "the root user signed in to the console from {source_ip}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-SIGNIN-001",
-        title: "Console login without MFA",
-        description: "An IAM user or root signed in to the console with a password alone.",
-        severity: Medium,
-        tactic: INITIAL_ACCESS,
-        technique: "T1078.004",
-        calls: &["signin:ConsoleLogin"],
-        when: Check(console_login_without_mfa),
-        reason: "{principal} signed in to the console without MFA from {source_ip}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-SIGNIN-002",
-        title: "Console login failed",
-        description: "A console sign-in failed: a wrong password, or someone guessing.",
-        severity: Low,
-        tactic: CREDENTIAL_ACCESS,
-        technique: "T1110",
-        calls: &["signin:ConsoleLogin"],
-        when: Check(console_login_failed),
-        reason: "a console sign-in as {principal} from {source_ip} failed: {/errorMessage}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-MFA-001",
-        title: "MFA device deactivated or deleted",
-        description: "An MFA device was removed from a user, weakening its sign-in.",
-        severity: Medium,
-        tactic: PERSISTENCE,
-        technique: "T1556.006",
-        calls: &["iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice"],
-        when: Always,
-        reason: "{principal} removed MFA from {/requestParameters/userName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    // ── IAM persistence and privilege escalation ─────────────────────────────────────
-    Rule {
-        id: "TW-IAM-001",
-        title: "IAM user created",
-        description: "A new IAM user: long-lived credentials are a classic foothold.",
-        severity: Medium,
-        tactic: PERSISTENCE,
-        technique: "T1136.003",
-        calls: &["iam:CreateUser"],
-        when: Always,
-        reason: "{principal} created IAM user {/requestParameters/userName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-002",
-        title: "Access key created for another user",
-        description: "An access key was created for a user other than the caller.",
-        severity: High,
-        tactic: PERSISTENCE,
-        technique: "T1098.001",
-        calls: &["iam:CreateAccessKey"],
-        when: Check(acts_on_other_user),
-        reason: "{principal} created an access key for {/requestParameters/userName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-003",
-        title: "Console password set for another user",
-        description: "A login profile was created or changed for a user other than the caller.",
-        severity: High,
-        tactic: PERSISTENCE,
-        technique: "T1098",
-        calls: &["iam:CreateLoginProfile", "iam:UpdateLoginProfile"],
-        when: Check(acts_on_other_user),
-        reason: "{principal} set the console password of {/requestParameters/userName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-004",
-        title: "Administrator policy attached",
-        description: "AdministratorAccess, IAMFullAccess, PowerUserAccess or organizations control was attached to an identity.",
-        severity: High,
-        tactic: PRIVILEGE_ESCALATION,
-        technique: "T1098.003",
-        calls: &[
-            "iam:AttachUserPolicy",
-            "iam:AttachRolePolicy",
-            "iam:AttachGroupPolicy",
-        ],
-        when: Check(attaches_admin_policy),
-        reason: "{principal} attached {/requestParameters/policyArn}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-005",
-        title: "Inline policy grants every action on every resource",
-        description: "An inline policy allowing \"*\" on \"*\" was put on an identity.",
-        severity: High,
-        tactic: PRIVILEGE_ESCALATION,
-        technique: "T1098.003",
-        calls: &[
-            "iam:PutUserPolicy",
-            "iam:PutRolePolicy",
-            "iam:PutGroupPolicy",
-        ],
-        when: Check(grants_everything),
-        reason: "{principal} put inline policy {/requestParameters/policyName} allowing *:*{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-006",
-        title: "Policy version made default",
-        description: "A new managed policy version was made the default, changing every identity that uses it.",
-        severity: Medium,
-        tactic: PRIVILEGE_ESCALATION,
-        technique: "T1098.003",
-        calls: &["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"],
-        when: Any(&[
-            Field("/requestParameters/setAsDefault", True),
-            Named(&["SetDefaultPolicyVersion"]),
-        ]),
-        reason: "{principal} made a new version of {/requestParameters/policyArn} the default{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-007",
-        title: "Role trusts another account or everyone",
-        description: "A role's trust policy lets a principal outside this account (or \"*\") assume it.",
-        severity: High,
-        tactic: PERSISTENCE,
-        technique: "T1098.003",
-        calls: &["iam:UpdateAssumeRolePolicy", "iam:CreateRole"],
-        when: Check(trusts_foreign_principal),
-        reason: "{principal} let another account assume role {/requestParameters/roleName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-008",
-        title: "Permissions boundary removed",
-        description: "A permissions boundary, the ceiling on an identity's permissions, was removed.",
-        severity: Medium,
-        tactic: PRIVILEGE_ESCALATION,
-        technique: "T1098",
-        calls: &[
-            "iam:DeleteRolePermissionsBoundary",
-            "iam:DeleteUserPermissionsBoundary",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-009",
-        title: "Identity provider created or changed",
-        description: "A SAML or OIDC provider was added or changed: outside identities may now sign in.",
-        severity: Medium,
-        tactic: PERSISTENCE,
-        technique: "T1484.002",
-        calls: &[
-            "iam:CreateSAMLProvider",
-            "iam:UpdateSAMLProvider",
-            "iam:CreateOpenIDConnectProvider",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-010",
-        title: "Account authorization details enumerated",
-        description: "GetAccountAuthorizationDetails dumps every user, role, group and policy: reconnaissance for escalation.",
-        severity: Medium,
-        tactic: DISCOVERY,
-        technique: "T1087.004",
-        calls: &["iam:GetAccountAuthorizationDetails"],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-IAM-011",
-        title: "Instance profile of an instance replaced",
-        description: "An instance was given another role, a way to borrow that role's permissions.",
-        severity: Medium,
-        tactic: PRIVILEGE_ESCALATION,
-        technique: "T1098",
-        calls: &[
-            "ec2:ReplaceIamInstanceProfileAssociation",
-            "ec2:AssociateIamInstanceProfile",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-STS-001",
-        title: "Federation token requested",
-        description: "GetFederationToken mints credentials that survive the caller's key being deleted.",
-        severity: Medium,
-        tactic: PERSISTENCE,
-        technique: "T1550.001",
-        calls: &["sts:GetFederationToken"],
-        when: Always,
-        reason: "{principal} requested a federation token for {/requestParameters/name}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-ROLESANYWHERE-001",
-        title: "IAM Roles Anywhere trust anchor created or changed",
-        description: "A certificate authority outside AWS may now obtain role credentials.",
-        severity: High,
-        tactic: PERSISTENCE,
-        technique: "T1098",
-        calls: &[
-            "rolesanywhere:CreateTrustAnchor",
-            "rolesanywhere:UpdateTrustAnchor",
-        ],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-EKS-001",
-        title: "EKS cluster admin access granted",
-        description: "An IAM principal was given cluster-admin on an EKS cluster through an access entry.",
-        severity: High,
-        tactic: PRIVILEGE_ESCALATION,
-        technique: "T1098",
-        calls: &["eks:AssociateAccessPolicy"],
-        when: Field(
-            "/requestParameters/policyArn",
-            ContainsAny(&["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"]),
-        ),
-        reason: "{principal} granted {/requestParameters/policyArn} on cluster {/requestParameters/name}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    // ── Credential access ────────────────────────────────────────────────────────────
-    Rule {
-        id: "TW-EC2-001",
-        title: "Windows instance password retrieved",
-        description: "GetPasswordData reads the encrypted administrator password of a Windows instance.",
-        severity: Medium,
-        tactic: CREDENTIAL_ACCESS,
-        technique: "T1552",
-        calls: &["ec2:GetPasswordData"],
-        when: Always,
-        reason: "{principal} read the password data of {/requestParameters/instanceId}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-SECRETS-001",
-        title: "Secret value read by a person",
-        description: "A person (an IAM user, root, or an Identity Center role) read a Secrets Manager secret; applications do so all day and are not reported.",
-        severity: Low,
-        tactic: CREDENTIAL_ACCESS,
-        technique: "T1555.006",
-        calls: &[
-            "secretsmanager:GetSecretValue",
-            "secretsmanager:BatchGetSecretValue",
-        ],
-        when: Any(&[
-            Field("/userIdentity/type", OneOf(&["IAMUser", "Root"])),
-            Field("/userIdentity/arn", ContainsAny(&["/AWSReservedSSO_"])),
-        ]),
-        reason: "{principal} read secret {/requestParameters/secretId}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-SSM-001",
-        title: "SSM parameters read with decryption",
-        description: "SecureString parameters were read in clear text.",
-        severity: Low,
-        tactic: CREDENTIAL_ACCESS,
-        technique: "T1552",
-        calls: &[
-            "ssm:GetParameter",
-            "ssm:GetParameters",
-            "ssm:GetParametersByPath",
-        ],
-        when: Field("/requestParameters/withDecryption", True),
-        reason: "{principal} read SSM parameters with decryption{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-EC2-002",
-        title: "Instance user data read",
-        description: "User data often holds bootstrap secrets.",
-        severity: Medium,
-        tactic: CREDENTIAL_ACCESS,
-        technique: "T1552.005",
-        calls: &["ec2:DescribeInstanceAttribute"],
-        when: Field("/requestParameters/attribute", Equals("userData")),
-        reason: "{principal} read the user data of {/requestParameters/instanceId}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    // ── Exposure and exfiltration ────────────────────────────────────────────────────
-    Rule {
-        id: "TW-EBS-001",
-        title: "EBS snapshot or AMI shared",
-        description: "A snapshot or machine image was shared publicly or with another account.",
-        severity: High,
-        tactic: EXFILTRATION,
-        technique: "T1537",
-        calls: &["ec2:ModifySnapshotAttribute", "ec2:ModifyImageAttribute"],
-        when: Check(shares_ec2_resource),
-        reason: "{principal} shared {/requestParameters/snapshotId|/requestParameters/imageId} outside the account{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-RDS-001",
-        title: "RDS snapshot shared",
-        description: "A database snapshot was made restorable publicly or by another account.",
-        severity: High,
-        tactic: EXFILTRATION,
-        technique: "T1537",
-        calls: &[
-            "rds:ModifyDBSnapshotAttribute",
-            "rds:ModifyDBClusterSnapshotAttribute",
-        ],
-        when: Check(shares_rds_snapshot),
-        reason: "{principal} shared a database snapshot outside the account{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-S3-001",
-        title: "S3 bucket policy made public",
-        description: "A bucket policy now allows everyone, without conditions.",
-        severity: High,
-        tactic: EXFILTRATION,
-        technique: "T1530",
-        calls: &["s3:PutBucketPolicy"],
-        when: Check(bucket_policy_is_public),
-        reason: "{principal} made bucket {/requestParameters/bucketName} public by policy{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-S3-002",
-        title: "S3 bucket ACL made public",
-        description: "A bucket ACL grants access to all users or all authenticated AWS users.",
-        severity: High,
-        tactic: EXFILTRATION,
-        technique: "T1530",
-        calls: &["s3:PutBucketAcl"],
-        when: Check(bucket_acl_is_public),
-        reason: "{principal} made bucket {/requestParameters/bucketName} public by ACL{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-S3-003",
-        title: "S3 public access block removed",
-        description: "The guard that keeps buckets private was deleted or weakened.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1562.007",
-        calls: &[
-            "s3:DeletePublicAccessBlock",
-            "s3:PutPublicAccessBlock",
-            "s3:DeleteAccountPublicAccessBlock",
-            "s3:PutAccountPublicAccessBlock",
-        ],
-        when: Any(&[
-            Named(&["DeletePublicAccessBlock", "DeleteAccountPublicAccessBlock"]),
-            Check(public_access_block_weakened),
-        ]),
-        reason: "{principal} called {action} on {/requestParameters/bucketName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-SG-001",
-        title: "Security group opened to the internet on an admin port",
-        description: "An ingress rule allows 0.0.0.0/0 or ::/0 to SSH, RDP, databases, or all ports.",
-        severity: High,
-        tactic: INITIAL_ACCESS,
-        technique: "T1133",
-        calls: &["ec2:AuthorizeSecurityGroupIngress"],
-        when: Check(opens_admin_port_to_world),
-        reason: "{principal} opened {/requestParameters/groupId} to the internet on an admin port{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-EXPORT-001",
-        title: "Instance or database exported",
-        description: "An instance image or database snapshot was exported to S3.",
-        severity: Medium,
-        tactic: EXFILTRATION,
-        technique: "T1537",
-        calls: &["ec2:CreateInstanceExportTask", "rds:StartExportTask"],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    // ── Execution and lateral movement ───────────────────────────────────────────────
-    Rule {
-        id: "TW-SSM-002",
-        title: "Command sent to instances through SSM",
-        description: "SSM Run Command executes commands on instances as root.",
-        severity: Medium,
-        tactic: EXECUTION,
-        technique: "T1651",
-        calls: &["ssm:SendCommand"],
-        when: Always,
-        reason: "{principal} ran {/requestParameters/documentName} on instances through SSM{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-SSM-003",
-        title: "SSM session started",
-        description: "An interactive shell on an instance through Session Manager.",
-        severity: Low,
-        tactic: LATERAL_MOVEMENT,
-        technique: "T1021.007",
-        calls: &["ssm:StartSession", "ssm:ResumeSession"],
-        when: Always,
-        reason: "{principal} opened a session on {/requestParameters/target}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-EC2-003",
-        title: "SSH key pushed through EC2 Instance Connect",
-        description: "A public key was pushed to an instance (or its serial console) for one-off SSH access.",
-        severity: Medium,
-        tactic: LATERAL_MOVEMENT,
-        technique: "T1021.004",
-        calls: &[
-            "ec2-instance-connect:SendSSHPublicKey",
-            "ec2-instance-connect:SendSerialConsoleSSHPublicKey",
-        ],
-        when: Always,
-        reason: "{principal} pushed an SSH key to {/requestParameters/instanceId}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-EC2-004",
-        title: "EC2 serial console access enabled",
-        description: "Serial console access lets a user reach instances below the network layer.",
-        severity: High,
-        tactic: LATERAL_MOVEMENT,
-        technique: "T1021",
-        calls: &["ec2:EnableSerialConsoleAccess"],
-        when: Always,
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-EC2-005",
-        title: "GPU or very large instance launched",
-        description: "GPU and very large instances are what cryptominers launch with stolen credentials.",
-        severity: Medium,
-        tactic: IMPACT,
-        technique: "T1496",
-        calls: &["ec2:RunInstances"],
-        when: Check(launches_gpu_or_huge_instance),
-        reason: "{principal} launched {/requestParameters/instanceType} instances in {region}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-EC2-006",
-        title: "Instance user data modified",
-        description: "Changed user data runs as root at the instance's next start.",
-        severity: High,
-        tactic: EXECUTION,
-        technique: "T1059",
-        calls: &["ec2:ModifyInstanceAttribute"],
-        when: Any(&[
-            Field("/requestParameters/userData", Present),
-            Field("/requestParameters/attribute", Equals("userData")),
-        ]),
-        reason: "{principal} changed the user data of {/requestParameters/instanceId}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-LAMBDA-001",
-        title: "Lambda function opened to another account or everyone",
-        description: "A resource policy lets a principal outside the account invoke or manage a function.",
-        severity: High,
-        tactic: PERSISTENCE,
-        technique: "T1546",
-        calls: &["lambda:AddPermission"],
-        when: Check(lambda_permission_is_foreign),
-        reason: "{principal} let {/requestParameters/principal} call {/requestParameters/functionName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-LAMBDA-002",
-        title: "Lambda function code or layers replaced",
-        description: "A function's code or layers were replaced: a backdoor runs with the function's role.",
-        severity: Low,
-        tactic: PERSISTENCE,
-        technique: "T1525",
-        calls: &[
-            "lambda:UpdateFunctionCode",
-            "lambda:UpdateFunctionConfiguration",
-        ],
-        when: Any(&[
-            Named(&["UpdateFunctionCode"]),
-            Field("/requestParameters/layers", Present),
-        ]),
-        reason: "{principal} replaced the code or layers of {/requestParameters/functionName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-LAMBDA-003",
-        title: "Public Lambda function URL created",
-        description: "A function URL without authentication exposes the function to the internet.",
-        severity: Medium,
-        tactic: INITIAL_ACCESS,
-        technique: "T1190",
-        calls: &[
-            "lambda:CreateFunctionUrlConfig",
-            "lambda:UpdateFunctionUrlConfig",
-        ],
-        when: Field("/requestParameters/authType", Equals("NONE")),
-        reason: "{principal} gave {/requestParameters/functionName} a public URL{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-KMS-001",
-        title: "KMS key scheduled for deletion or disabled",
-        description: "Data encrypted under a deleted key is lost: ransomware and sabotage do this.",
-        severity: High,
-        tactic: IMPACT,
-        technique: "T1485",
-        calls: &["kms:ScheduleKeyDeletion", "kms:DisableKey"],
-        when: Always,
-        reason: "{principal} called {action} on key {/requestParameters/keyId}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-SES-001",
-        title: "SES sending enabled or production access requested",
-        description: "Attackers with stolen keys turn on SES to send phishing and spam.",
-        severity: Medium,
-        tactic: IMPACT,
-        technique: "T1496",
-        calls: &["ses:UpdateAccountSendingEnabled", "ses:PutAccountDetails"],
-        when: Any(&[
-            Field("/requestParameters/enabled", True),
-            Named(&["PutAccountDetails"]),
-        ]),
-        reason: BY,
-        on_failure: OnFailure::Attempt,
-    },
-    Rule {
-        id: "TW-ACCOUNT-001",
-        title: "Region enabled",
-        description: "An opt-in region was enabled; attackers use unwatched regions.",
-        severity: Medium,
-        tactic: DEFENSE_EVASION,
-        technique: "T1535",
-        calls: &["account:EnableRegion"],
-        when: Always,
-        reason: "{principal} enabled region {/requestParameters/RegionName}{outcome}",
-        on_failure: OnFailure::Attempt,
-    },
-    // ── Offensive tooling ────────────────────────────────────────────────────────────
-    Rule {
-        id: "TW-TOOL-001",
-        title: "Call from a penetration-testing distribution",
-        description: "The user agent names Kali, Parrot or Pentoo Linux.",
-        severity: High,
-        tactic: DISCOVERY,
-        technique: "T1526",
-        calls: &[],
-        when: Field("/userAgent", ContainsAny(&["kali", "parrot", "pentoo"])),
-        reason: "{principal} called {action} from a penetration-testing distribution ({/userAgent})",
-        on_failure: OnFailure::Fires,
-    },
-    Rule {
-        id: "TW-TOOL-002",
-        title: "Call from offensive AWS tooling",
-        description: "The user agent names Pacu or TruffleHog.",
-        severity: High,
-        tactic: DISCOVERY,
-        technique: "T1526",
-        calls: &[],
-        when: Field("/userAgent", ContainsAny(&["pacu", "trufflehog"])),
-        reason: "{principal} called {action} with offensive tooling ({/userAgent})",
-        on_failure: OnFailure::Fires,
-    },
-];
+/// The built-in rules, read once (without their cases) when first used.
+static BUILT_IN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    parse_built_in(RuleFile::parse_without_cases)
+        .into_iter()
+        .map(|file| file.rule)
+        .collect()
+});
+
+/// The built-in rule files with their cases, read once when first used (by tests and
+/// `trailwatch rules test`).
+static BUILT_IN_FILES: LazyLock<Vec<RuleFile>> = LazyLock::new(|| parse_built_in(RuleFile::parse));
+
+/// How a rule file is read: whole, or without its cases.
+pub type Parser = fn(&str, &str) -> Result<RuleFile, RuleError>;
+
+/// Reads the embedded rule files: what the first use of the catalog costs at startup.
+pub fn parse_built_in(parse: Parser) -> Vec<RuleFile> {
+    BUILT_IN_RULE_FILES
+        .iter()
+        .map(|(name, text)| {
+            // The rule files' own test proves each valid; a broken one is a build defect.
+            parse(&format!("built-in {name}"), text).unwrap_or_else(|error| panic!("{error}"))
+        })
+        .collect()
+}
+
+/// The built-in rule files, with their cases.
+pub fn built_in_files() -> &'static [RuleFile] {
+    &BUILT_IN_FILES
+}
+
+/// The built-in rules, in file order.
+pub fn built_in() -> Vec<Rule> {
+    BUILT_IN.clone()
+}
+
+/// Every rule file (`*.yaml`, `*.yml`) under a directory, read and checked, in path order.
+pub fn load_dir(dir: &Path) -> Result<Vec<RuleFile>, RuleError> {
+    let unreadable = |path: &Path, problem: String| RuleError {
+        file: path.display().to_string(),
+        field: "(file)".into(),
+        problem,
+    };
+    let mut paths = Vec::new();
+    let mut directories = vec![dir.to_path_buf()];
+    while let Some(directory) = directories.pop() {
+        let entries = std::fs::read_dir(&directory)
+            .map_err(|error| unreadable(&directory, error.to_string()))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|error| unreadable(&directory, error.to_string()))?
+                .path();
+            if path.is_dir() {
+                directories.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|extension| extension == "yaml" || extension == "yml")
+            {
+                paths.push(path);
+            }
+        }
+    }
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for path in paths {
+        let text =
+            std::fs::read_to_string(&path).map_err(|error| unreadable(&path, error.to_string()))?;
+        let file = RuleFile::parse(&path.display().to_string(), &text)?;
+        if let Some(first) = seen.insert(file.rule.id.clone(), file.file.clone()) {
+            return Err(RuleError {
+                file: file.file,
+                field: "id".into(),
+                problem: format!("{} is also the id of {first}", file.rule.id),
+            });
+        }
+        files.push(file);
+    }
+    Ok(files)
+}
+
+/// The built-in rules with users' files applied: a file with a built-in rule's id replaces
+/// it (or, with `enabled: false`, removes it); other files add their rules after them.
+pub fn with_user_rules(user: &[RuleFile]) -> Vec<Rule> {
+    let by_id: HashMap<&str, &RuleFile> = user
+        .iter()
+        .map(|file| (file.rule.id.as_str(), file))
+        .collect();
+    let mut rules = Vec::with_capacity(BUILT_IN.len() + user.len());
+    for built_in in BUILT_IN.iter() {
+        match by_id.get(built_in.id.as_str()) {
+            Some(replacement) if replacement.enabled => rules.push(replacement.rule.clone()),
+            Some(_) => {}
+            None => rules.push(built_in.clone()),
+        }
+    }
+    let built_in_ids: Vec<&str> = BUILT_IN.iter().map(|rule| rule.id.as_str()).collect();
+    rules.extend(
+        user.iter()
+            .filter(|file| file.enabled && !built_in_ids.contains(&file.rule.id.as_str()))
+            .map(|file| file.rule.clone()),
+    );
+    rules
+}

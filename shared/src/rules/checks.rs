@@ -437,9 +437,127 @@ pub fn narrows_trail(event: &Event) -> bool {
     .any(|setting| request.get(*setting).and_then(Value::as_bool) == Some(false))
 }
 
-/// Not a call an AWS service made on the principal's behalf.
-pub fn not_service_invoked(event: &Event) -> bool {
-    event.invoked_by.is_none()
+/// A call a person made: directly, or through the console (whose calls CloudTrail marks
+/// `invokedBy: signin.amazonaws.com`). Calls another AWS service made on the principal's
+/// behalf, with nobody at the keyboard, are not.
+pub fn acted_in_person(event: &Event) -> bool {
+    event
+        .invoked_by
+        .as_deref()
+        .is_none_or(|service| service == "signin.amazonaws.com")
+}
+
+/// A resource policy (a KMS key's, a secret's, an ECR repository's) with an Allow for
+/// another account, or for everyone without a condition.
+pub fn resource_policy_admits_another_account(event: &Event) -> bool {
+    let request = request(event);
+    let own_account = event.account_id.as_deref();
+    ["policy", "resourcePolicy", "policyText"]
+        .iter()
+        .filter_map(|key| document(request.and_then(|request| request.get(*key))))
+        .any(|policy| {
+            statements(&policy).iter().any(|statement| {
+                is_allow(statement)
+                    && aws_principals(statement).iter().any(|principal| {
+                        if principal == "*" {
+                            statement.get("Condition").is_none()
+                        } else {
+                            is_foreign(principal, own_account)
+                        }
+                    })
+            })
+        })
+}
+
+/// A KMS grant to a principal of another account.
+pub fn grantee_is_another_account(event: &Event) -> bool {
+    let own_account = event.account_id.as_deref();
+    request_str(event, "granteePrincipal").is_some_and(|principal| {
+        !principal.ends_with(".amazonaws.com") && is_foreign(principal, own_account)
+    })
+}
+
+/// An object written with a KMS key of another account: the data is readable only by
+/// whoever holds that key (ransomware).
+pub fn encrypts_with_another_accounts_key(event: &Event) -> bool {
+    let own_account = event.account_id.as_deref();
+    request_str(event, "x-amz-server-side-encryption-aws-kms-key-id").is_some_and(|key| {
+        key.starts_with("arn:")
+            && account_of(key).is_some_and(|account| Some(account) != own_account)
+    })
+}
+
+/// A VPC peering request to a VPC of another account.
+pub fn peers_with_another_account(event: &Event) -> bool {
+    let own_account = event.account_id.as_deref();
+    request_str(event, "peerOwnerId").is_some_and(|owner| Some(owner) != own_account)
+}
+
+/// A function given a layer published by another account: code that runs in the function.
+pub fn uses_another_accounts_layer(event: &Event) -> bool {
+    let own_account = event.account_id.as_deref();
+    request(event)
+        .and_then(|request| request.get("layers"))
+        .and_then(Value::as_array)
+        .is_some_and(|layers| {
+            layers
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|layer| account_of(layer).is_some_and(|account| Some(account) != own_account))
+        })
+}
+
+/// The most days an S3 lifecycle rule may take to expire a whole bucket's objects before
+/// the rule reads as destruction rather than housekeeping.
+const EXPIRES_EVERYTHING_WITHIN_DAYS: u64 = 7;
+
+/// An enabled S3 lifecycle rule, without a prefix or tag filter, that expires current or
+/// noncurrent objects within days: a bucket emptied by AWS itself, with no delete call to see.
+pub fn lifecycle_expires_everything(event: &Event) -> bool {
+    let Some(configuration) =
+        request(event).and_then(|request| request.get("LifecycleConfiguration"))
+    else {
+        return false;
+    };
+    let rules: Vec<&Value> = match configuration.get("Rule") {
+        Some(Value::Array(rules)) => rules.iter().collect(),
+        Some(rule @ Value::Object(_)) => vec![rule],
+        _ => Vec::new(),
+    };
+    let days = |value: Option<&Value>| -> Option<u64> {
+        match value? {
+            Value::Number(number) => number.as_u64(),
+            Value::String(text) => text.parse().ok(),
+            _ => None,
+        }
+    };
+    rules.into_iter().any(|rule| {
+        let enabled = rule.get("Status").and_then(Value::as_str) == Some("Enabled");
+        let filter = rule.get("Filter");
+        let narrowed = [
+            "Prefix",
+            "Tag",
+            "And",
+            "ObjectSizeGreaterThan",
+            "ObjectSizeLessThan",
+        ]
+        .iter()
+        .any(|key| {
+            filter
+                .and_then(|filter| filter.get(*key))
+                .is_some_and(|value| value.as_str() != Some(""))
+        }) || rule
+            .get("Prefix")
+            .and_then(Value::as_str)
+            .is_some_and(|prefix| !prefix.is_empty());
+        let soon = days(rule.pointer("/Expiration/Days"))
+            .into_iter()
+            .chain(days(
+                rule.pointer("/NoncurrentVersionExpiration/NoncurrentDays"),
+            ))
+            .any(|days| days <= EXPIRES_EVERYTHING_WITHIN_DAYS);
+        enabled && !narrowed && soon
+    })
 }
 
 /// A console sign-in whose outcome CloudTrail recorded as a success.
@@ -468,6 +586,46 @@ pub fn console_login_without_mfa(event: &Event) -> bool {
             .as_ref()
             .is_some_and(|login| login.succeeded && login.mfa_used == Some(false))
 }
+
+/// A structural check, as rule files name it.
+pub type CheckFn = fn(&Event) -> bool;
+
+/// Every check a rule file may name (`check: name`).
+pub static CHECKS: &[(&str, CheckFn)] = &[
+    ("acts_on_other_user", acts_on_other_user),
+    ("attaches_admin_policy", attaches_admin_policy),
+    ("grants_everything", grants_everything),
+    ("trusts_foreign_principal", trusts_foreign_principal),
+    ("bucket_policy_is_public", bucket_policy_is_public),
+    ("bucket_acl_is_public", bucket_acl_is_public),
+    ("public_access_block_weakened", public_access_block_weakened),
+    ("opens_admin_port_to_world", opens_admin_port_to_world),
+    ("shares_ec2_resource", shares_ec2_resource),
+    ("shares_rds_snapshot", shares_rds_snapshot),
+    ("lambda_permission_is_foreign", lambda_permission_is_foreign),
+    (
+        "launches_gpu_or_huge_instance",
+        launches_gpu_or_huge_instance,
+    ),
+    ("drops_management_events", drops_management_events),
+    ("narrows_trail", narrows_trail),
+    ("acted_in_person", acted_in_person),
+    (
+        "resource_policy_admits_another_account",
+        resource_policy_admits_another_account,
+    ),
+    ("grantee_is_another_account", grantee_is_another_account),
+    (
+        "encrypts_with_another_accounts_key",
+        encrypts_with_another_accounts_key,
+    ),
+    ("peers_with_another_account", peers_with_another_account),
+    ("uses_another_accounts_layer", uses_another_accounts_layer),
+    ("lifecycle_expires_everything", lifecycle_expires_everything),
+    ("console_login_succeeded", console_login_succeeded),
+    ("console_login_failed", console_login_failed),
+    ("console_login_without_mfa", console_login_without_mfa),
+];
 
 #[cfg(test)]
 mod properties {

@@ -1,81 +1,90 @@
-//! The built-in rule catalog: stateless checks of one event for known-bad or high-risk calls.
+//! Detection rules: stateless checks of one event for known-bad or high-risk calls.
 //!
-//! Rules are data ([`catalog::CATALOG`]): which calls they concern, a condition built from a
-//! few field tests and named structural checks, and a reason template. The engine indexes
-//! them by event name, so an event is only tested against the rules that name its call.
+//! Rules are data: each built-in rule is one YAML file under `shared/rules/`, embedded at
+//! build time ([`catalog`]), in the format users write their own in ([`file`]): which calls it
+//! concerns, a condition built from field tests and named structural checks ([`checks`]), a
+//! reason template, and positive and negative cases ([`testing`]). The engine indexes rules
+//! by event name, so an event is only tested against the rules that name its call.
 
-mod catalog;
-mod checks;
+pub mod catalog;
+pub mod checks;
+pub mod file;
+pub mod testing;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use catalog::CATALOG;
+pub use catalog::{built_in, built_in_files};
+pub use file::{RuleError, RuleFile};
 
 use crate::anomaly::{Detection, Severity};
 use crate::event::Event;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Rule {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub description: &'static str,
+    pub id: String,
+    pub title: String,
+    /// What an attacker gains by the call.
+    pub description: String,
+    /// What a legitimate caller of it looks like.
+    pub legitimate: String,
     pub severity: Severity,
     /// MITRE ATT&CK tactic.
-    pub tactic: &'static str,
+    pub tactic: String,
     /// MITRE ATT&CK technique id.
-    pub technique: &'static str,
+    pub technique: String,
     /// The calls the rule concerns, as `service:Name`; empty for every call.
-    pub calls: &'static [&'static str],
+    pub calls: Vec<String>,
     #[serde(skip)]
     pub when: When,
     /// The reason shown when the rule fires. `{principal}`, `{action}`, `{source_ip}`,
     /// `{region}` and `{outcome}` (" (denied: …)" for a failed call) are filled in, and so is
     /// `{/json/pointer}` from the CloudTrail record (`{/a|/b}`: the first present).
     #[serde(skip)]
-    pub reason: &'static str,
+    pub reason: String,
     /// What a failed call that meets the condition makes.
     pub on_failure: OnFailure,
 }
 
 /// What a rule makes of a call that failed (`errorCode` set: denied, invalid, throttled).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnFailure {
     /// Nothing happened, but someone tried: its own detection, `<id>-ATTEMPT`, one level
     /// lower ("Failed attempt: …"), since attempts are what reconnaissance looks like.
+    #[default]
     Attempt,
     /// The rule's own detection, as for a success (root at work is news whatever the outcome).
     Fires,
 }
 
 /// A condition on one event.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum When {
     Always,
     /// The call did not fail.
     Succeeded,
     /// The API called is one of these (event names without any API version suffix).
-    Named(&'static [&'static str]),
+    Named(Vec<String>),
     /// A field of the CloudTrail record, by JSON pointer, passes a test.
-    Field(&'static str, Test),
-    All(&'static [When]),
-    Any(&'static [When]),
-    Not(&'static When),
+    Field(String, Test),
+    All(Vec<When>),
+    Any(Vec<When>),
+    Not(Box<When>),
     /// A structural check too rich for field tests (policy documents, port ranges, …).
-    Check(fn(&Event) -> bool),
+    Check(&'static str, checks::CheckFn),
 }
 
 /// A test of one field's value.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Test {
     Present,
-    Equals(&'static str),
-    OneOf(&'static [&'static str]),
-    /// The value, a string, contains one of these (case-insensitively).
-    ContainsAny(&'static [&'static str]),
+    Equals(String),
+    OneOf(Vec<String>),
+    /// The value, a string, contains one of these (case-insensitively; kept lower-case).
+    ContainsAny(Vec<String>),
     /// The value, a string, starts with one of these.
-    StartsWith(&'static [&'static str]),
+    StartsWith(Vec<String>),
     True,
     False,
 }
@@ -93,15 +102,15 @@ impl Rule {
                 self.severity.lowered(),
             )
         } else {
-            (self.id.to_string(), self.title.to_string(), self.severity)
+            (self.id.clone(), self.title.clone(), self.severity)
         };
         Some(Detection {
             id,
             title,
             severity,
-            tactic: self.tactic.to_string(),
-            technique: self.technique.to_string(),
-            reason: render(self.reason, event),
+            tactic: self.tactic.clone(),
+            technique: self.technique.clone(),
+            reason: render(&self.reason, event),
             tags: Vec::new(),
             attribution: None,
         })
@@ -119,11 +128,11 @@ impl Rule {
     }
 
     /// The event names this rule concerns, for indexing; `None` for every call.
-    pub fn event_names(&self) -> Option<impl Iterator<Item = &'static str>> {
+    pub fn event_names(&self) -> Option<impl Iterator<Item = &str>> {
         (!self.calls.is_empty()).then(|| {
             self.calls
                 .iter()
-                .map(|call| call.split_once(':').map_or(*call, |(_, name)| name))
+                .map(|call| call.split_once(':').map_or(call.as_str(), |(_, name)| name))
         })
     }
 }
@@ -133,12 +142,12 @@ impl When {
         match self {
             When::Always => true,
             When::Succeeded => event.error_code.is_none(),
-            When::Named(names) => names.contains(&event.event_name.as_str()),
+            When::Named(names) => names.contains(&event.event_name),
             When::Field(pointer, test) => test.passes(event.record().pointer(pointer)),
             When::All(all) => all.iter().all(|when| when.holds(event)),
             When::Any(any) => any.iter().any(|when| when.holds(event)),
             When::Not(not) => !not.holds(event),
-            When::Check(check) => check(event),
+            When::Check(_, check) => check(event),
         }
     }
 }
@@ -151,13 +160,11 @@ impl Test {
         let text = value.as_str();
         match self {
             Test::Present => true,
-            Test::Equals(expected) => text == Some(expected),
-            Test::OneOf(options) => text.is_some_and(|text| options.contains(&text)),
+            Test::Equals(expected) => text == Some(expected.as_str()),
+            Test::OneOf(options) => text.is_some_and(|text| options.iter().any(|o| o == text)),
             Test::ContainsAny(needles) => text.is_some_and(|text| {
                 let text = text.to_ascii_lowercase();
-                needles
-                    .iter()
-                    .any(|needle| text.contains(&needle.to_ascii_lowercase()))
+                needles.iter().any(|needle| text.contains(needle.as_str()))
             }),
             Test::StartsWith(prefixes) => {
                 text.is_some_and(|text| prefixes.iter().any(|prefix| text.starts_with(prefix)))

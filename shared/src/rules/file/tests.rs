@@ -1,0 +1,186 @@
+//! Rule files that cannot be used are refused naming the file, the field and the problem.
+
+use super::RuleFile;
+use crate::rules::When;
+
+const GOOD: &str = r#"
+id: ACME-001
+title: Backups bucket deleted
+severity: high
+tactic: Impact
+technique: T1485
+description: The backups bucket is gone.
+calls: [s3:DeleteBucket]
+when:
+  field: /requestParameters/bucketName
+  starts_with: acme-backups
+tests:
+  - name: the backups bucket
+    record: {eventVersion: "1.08", eventSource: s3.amazonaws.com, eventName: DeleteBucket, eventTime: "2026-11-02T09:15:00Z", eventID: e1, awsRegion: us-east-1, userIdentity: {type: IAMUser, arn: "arn:aws:iam::111111111111:user/alice", accountId: "111111111111"}, requestParameters: {bucketName: acme-backups-eu}}
+    expect: fires
+"#;
+
+fn refused(text: &str) -> (String, String) {
+    let error = RuleFile::parse("acme.yaml", text).expect_err("refused");
+    assert_eq!(error.file, "acme.yaml");
+    (error.field, error.problem)
+}
+
+#[test]
+fn a_good_file_reads_with_its_condition_and_cases() {
+    let file = RuleFile::parse("acme.yaml", GOOD).expect("valid");
+    assert_eq!(file.rule.id, "ACME-001");
+    assert_eq!(file.rule.reason, "{principal} called {action}{outcome}");
+    assert!(
+        matches!(file.rule.when, When::Field(ref pointer, _) if pointer == "/requestParameters/bucketName")
+    );
+    assert_eq!(file.cases.len(), 1);
+    let report = crate::rules::testing::run(&[file], None);
+    assert_eq!(
+        (report.passed, report.failures.len()),
+        (1, 0),
+        "{:?}",
+        report.failures
+    );
+}
+
+#[test]
+fn each_malformed_field_is_named_with_its_problem() {
+    let cases = [
+        (
+            "severity: high",
+            "severity: urgent",
+            "severity",
+            "unknown variant `urgent`",
+        ),
+        (
+            "technique: T1485",
+            "technique: 1485",
+            "technique",
+            "not a MITRE ATT&CK technique",
+        ),
+        ("id: ACME-001", "id: ACME 001", "id", "not a rule id"),
+        (
+            "calls: [s3:DeleteBucket]",
+            "calls: [DeleteBucket]",
+            "calls[0]",
+            "not service:EventName",
+        ),
+        (
+            "  starts_with: acme-backups",
+            "  startswith: acme-backups",
+            "when.startswith",
+            "not a test",
+        ),
+        (
+            "  field: /requestParameters/bucketName",
+            "  field: requestParameters.bucketName",
+            "when.field",
+            "not a JSON pointer",
+        ),
+        (
+            "title: Backups bucket deleted\n",
+            "",
+            "(file)",
+            "missing field `title`",
+        ),
+        (
+            "    expect: fires",
+            "    expect: fire",
+            "tests[0].expect",
+            "unknown variant `fire`",
+        ),
+        (
+            "tactic: Impact",
+            "tactic: Impact\nseverityy: low",
+            "(file)",
+            "unknown field `severityy`",
+        ),
+    ];
+    for (from, to, field, problem) in cases {
+        let text = GOOD.replacen(from, to, 1);
+        assert_ne!(text, GOOD, "{from}");
+        let (named, said) = refused(&text);
+        assert!(
+            named == field && said.contains(problem),
+            "{to:?}: named {named:?}, said {said:?}; expected {field:?}, {problem:?}"
+        );
+    }
+}
+
+#[test]
+fn conditions_name_the_path_of_what_is_wrong() {
+    let with_when = |when: &str| {
+        GOOD.replacen(
+            "when:\n  field: /requestParameters/bucketName\n  starts_with: acme-backups",
+            when,
+            1,
+        )
+    };
+    let (field, problem) = refused(&with_when(
+        "when:\n  all:\n    - succeeded\n    - check: is_evil",
+    ));
+    assert_eq!(field, "when.all[1].check");
+    assert!(
+        problem.contains("\"is_evil\" is not a known check"),
+        "{problem}"
+    );
+    let (field, problem) = refused(&with_when("when:\n  any: []"));
+    assert_eq!(
+        (field.as_str(), problem.as_str()),
+        ("when.any", "is an empty list")
+    );
+    let (field, problem) = refused(&with_when("when:\n  not: sometimes"));
+    assert_eq!(field, "when.not");
+    assert!(
+        problem.contains("\"sometimes\" is not a condition"),
+        "{problem}"
+    );
+    let (field, problem) = refused(&with_when("when:\n  field: /a\n  equals: x\n  one_of: [y]"));
+    assert_eq!(field, "when");
+    assert!(problem.contains("exactly one test"), "{problem}");
+    let (field, _) = refused(&GOOD.replacen(
+        "calls: [s3:DeleteBucket]",
+        "calls: [s3:DeleteBucket]\nreason: \"{who} did it\"",
+        1,
+    ));
+    assert_eq!(field, "reason");
+}
+
+#[test]
+fn cases_say_where_their_record_comes_from() {
+    let (field, problem) = refused(&GOOD.replacen("    record: {", "    recrd: {", 1));
+    assert_eq!(field, "tests[0]");
+    assert!(problem.contains("unknown field `recrd`"), "{problem}");
+    let without = GOOD
+        .lines()
+        .filter(|line| !line.starts_with("    record:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (field, problem) = refused(&without);
+    assert_eq!(field, "tests[0].record");
+    assert!(problem.starts_with("missing"), "{problem}");
+    let (field, problem) = refused(&GOOD.replacen(
+        "    expect: fires",
+        "    set: {requestParameters: {}}\n    expect: fires",
+        1,
+    ));
+    assert_eq!(field, "tests[0].set");
+    assert!(problem.contains("not a JSON pointer"), "{problem}");
+}
+
+#[test]
+fn the_rule_without_its_cases_is_the_same_rule() {
+    for text in [
+        GOOD.to_string(),
+        // Cases first, written at the margin, then more keys.
+        GOOD.replacen("tests:\n  - name:", "tests:\n- name:", 1)
+            .replace("\n    ", "\n  ")
+            + "on_failure: fires\n",
+    ] {
+        let whole = RuleFile::parse("acme.yaml", &text).expect("valid");
+        let rule_only = RuleFile::parse_without_cases("acme.yaml", &text).expect("valid");
+        assert!(!whole.cases.is_empty() && rule_only.cases.is_empty());
+        assert_eq!(format!("{:?}", whole.rule), format!("{:?}", rule_only.rule));
+    }
+}
