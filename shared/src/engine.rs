@@ -85,11 +85,23 @@ impl Engine {
             .unwrap_or_else(|| self.for_every_call.clone());
         candidates.sort_unstable();
         candidates.dedup();
-        let mut detections: Vec<Detection> = candidates
+        let fired: Vec<(bool, Detection)> = candidates
             .into_iter()
-            .filter_map(|position| self.rules[position].evaluate(event))
+            .filter_map(|position| {
+                let rule = &self.rules[position];
+                rule.evaluate(event)
+                    .map(|detection| (rule.signal, detection))
+            })
             .collect();
-        detections.extend(self.sigma.detect(event));
+        let sigma = self.sigma.detect(event);
+        // Change signals stand in for what no specific rule says of the call.
+        let specific = !sigma.is_empty() || fired.iter().any(|(signal, _)| !signal);
+        let mut detections: Vec<Detection> = fired
+            .into_iter()
+            .filter(|(signal, _)| !specific || !signal)
+            .map(|(_, detection)| detection)
+            .collect();
+        detections.extend(sigma);
         detections
     }
 

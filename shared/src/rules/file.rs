@@ -18,6 +18,7 @@
 //!     - check: acted_in_person
 //! reason: "{principal} stopped trail {/requestParameters/name}{outcome}"
 //! on_failure: attempt            # or fires
+//! signal: false                  # true: a change signal, kept only when no other rule fires
 //! tests:
 //!   - name: the stop as recorded, denied
 //!     traildiscover: CloudTrail/StopLogging   # or record: {…a CloudTrail record…}
@@ -78,6 +79,8 @@ struct RuleDocument {
     on_failure: OnFailure,
     #[serde(default = "enabled")]
     enabled: bool,
+    #[serde(default)]
+    signal: bool,
     #[serde(default)]
     tests: Vec<CaseDocument>,
 }
@@ -225,6 +228,7 @@ impl RuleFile {
                 when,
                 reason,
                 on_failure: document.on_failure,
+                signal: document.signal,
             },
             enabled: document.enabled,
             cases,

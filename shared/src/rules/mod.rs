@@ -44,6 +44,10 @@ pub struct Rule {
     pub reason: String,
     /// What a failed call that meets the condition makes.
     pub on_failure: OnFailure,
+    /// A change signal (the CIS monitoring set's "something of this kind changed"): kept
+    /// only when no other rule fires on the event, so a call a specific rule reports is not
+    /// reported twice.
+    pub signal: bool,
 }
 
 /// What a rule makes of a call that failed (`errorCode` set: denied, invalid, throttled).
@@ -157,7 +161,14 @@ impl Test {
         let Some(value) = value.filter(|value| !value.is_null()) else {
             return false;
         };
-        let text = value.as_str();
+        // A list passes when one of its items does (`accountIdsToAdd: ["All"]`).
+        if let (Value::Array(items), false) = (value, matches!(self, Test::Present)) {
+            return items.iter().any(|item| self.passes(Some(item)));
+        }
+        // Numbers compare by their text: `one_of: [0]` matches `0` whether CloudTrail wrote
+        // it as a number or a string.
+        let number = value.as_number().map(ToString::to_string);
+        let text = value.as_str().or(number.as_deref());
         match self {
             Test::Present => true,
             Test::Equals(expected) => text == Some(expected.as_str()),

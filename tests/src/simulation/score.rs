@@ -89,7 +89,8 @@ pub struct Score {
     pub routine_false_alerts: usize,
     /// False alerts by the detections that made them.
     pub false_alerts_by_detection: BTreeMap<String, usize>,
-    /// Catalog rules (not baselines) that fired on a near-miss: must stay empty.
+    /// Catalog rules (not baselines, nor the change signals every change of a kind makes)
+    /// that fired on a near-miss: must stay empty.
     pub near_miss_rule_hits: Vec<String>,
 }
 
@@ -99,6 +100,11 @@ impl Score {
             events: simulation.records.len(),
             ..Score::default()
         };
+        let signals: HashSet<String> = trailwatch_shared::rules::built_in()
+            .into_iter()
+            .filter(|rule| rule.signal)
+            .map(|rule| rule.id)
+            .collect();
         let mut alerted: HashSet<&str> = HashSet::new();
         let mut flagged: HashSet<&str> = HashSet::new();
         let mut principal_days: HashSet<(String, String)> = HashSet::new();
@@ -139,7 +145,9 @@ impl Score {
                             outcome
                                 .detections
                                 .iter()
-                                .filter(|id| !id.starts_with("TW-BASE-"))
+                                .filter(|id| {
+                                    !id.starts_with("TW-BASE-") && !signals.contains(id.as_str())
+                                })
                                 .map(|id| format!("{id} on {}", labelled.record["eventName"])),
                         );
                     }
