@@ -8,7 +8,7 @@ use trailwatch_shared::Anomaly;
 use trailwatch_shared::casebook::Casebook;
 use trailwatch_shared::finding::Finding;
 use trailwatch_shared::incident::Incident;
-use trailwatch_shared::rules::Rule;
+use trailwatch_shared::rules::{Rule, attack};
 
 /// One JSON object per item, one per line.
 pub fn write_jsonl<T: Serialize>(out: &mut impl Write, items: &[T]) -> io::Result<()> {
@@ -377,5 +377,46 @@ pub fn write_rules_markdown(out: &mut impl Write, rules: &[Rule]) -> io::Result<
             rule.description
         )?;
     }
+    out.flush()
+}
+
+pub fn write_attack_layer(out: &mut impl Write, rules: &[Rule]) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &attack::navigator_layer(rules))?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The README's ATT&CK coverage table: per tactic, its rules and techniques.
+pub fn write_coverage_markdown(out: &mut impl Write, rules: &[Rule]) -> io::Result<()> {
+    writeln!(out, "| tactic | rules | techniques (rules each) |")?;
+    writeln!(out, "| --- | ---: | --- |")?;
+    let coverage = attack::coverage(rules);
+    for tactic in &coverage {
+        let techniques = if tactic.techniques.is_empty() {
+            "—".to_string()
+        } else {
+            tactic
+                .techniques
+                .iter()
+                .map(|(technique, ids)| format!("{technique} ({})", ids.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            out,
+            "| {} | {} | {techniques} |",
+            tactic.tactic, tactic.rules
+        )?;
+    }
+    let techniques: std::collections::BTreeSet<&String> = coverage
+        .iter()
+        .flat_map(|tactic| tactic.techniques.keys())
+        .collect();
+    writeln!(
+        out,
+        "| **all** | **{}** | **{} techniques** |",
+        rules.len(),
+        techniques.len()
+    )?;
     out.flush()
 }

@@ -48,6 +48,10 @@ enum RulesFormat {
     Jsonl,
     /// A Markdown table, as in the README.
     Markdown,
+    /// A MITRE ATT&CK Navigator layer (JSON): techniques scored by how many rules cover them.
+    AttackLayer,
+    /// A Markdown table of ATT&CK coverage by tactic, as in the README.
+    Coverage,
 }
 
 pub fn command(args: &RulesArgs) -> ExitCode {
@@ -96,6 +100,8 @@ fn list(args: &RulesArgs) -> ExitCode {
         RulesFormat::Table => report::write_rules_table(&mut stdout, &rules),
         RulesFormat::Jsonl => report::write_rules_jsonl(&mut stdout, &rules),
         RulesFormat::Markdown => report::write_rules_markdown(&mut stdout, &rules),
+        RulesFormat::AttackLayer => report::write_attack_layer(&mut stdout, &rules),
+        RulesFormat::Coverage => report::write_coverage_markdown(&mut stdout, &rules),
     };
     finish(written)
 }

@@ -177,6 +177,34 @@ fn the_readme_detection_table_is_the_catalog() {
 }
 
 #[test]
+fn the_readme_coverage_table_is_the_catalogs() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("<!-- coverage:start -->\n")
+        .expect("start marker")
+        + "<!-- coverage:start -->\n".len();
+    let end = readme.find("<!-- coverage:end -->").expect("end marker");
+    assert_eq!(
+        &readme[start..end],
+        rules("coverage"),
+        "the README's coverage table is stale: paste `trailwatch rules --format coverage` between the markers"
+    );
+}
+
+#[test]
+fn the_attack_layer_is_a_navigator_layer_of_every_rule() {
+    let layer: serde_json::Value = serde_json::from_str(&rules("attack-layer")).expect("JSON");
+    assert_eq!(layer["domain"], "enterprise-attack");
+    let scores: u64 = layer["techniques"]
+        .as_array()
+        .expect("techniques")
+        .iter()
+        .map(|technique| technique["score"].as_u64().expect("a score"))
+        .sum();
+    assert_eq!(scores as usize, rules("jsonl").lines().count());
+}
+
+#[test]
 fn jsonl_lists_every_rule_with_its_attack_mapping() {
     let lines: Vec<serde_json::Value> = rules("jsonl")
         .lines()

@@ -85,22 +85,26 @@ impl Engine {
             .unwrap_or_else(|| self.for_every_call.clone());
         candidates.sort_unstable();
         candidates.dedup();
-        let fired: Vec<(bool, Detection)> = candidates
-            .into_iter()
-            .filter_map(|position| {
-                let rule = &self.rules[position];
-                rule.evaluate(event)
-                    .map(|detection| (rule.signal, detection))
-            })
-            .collect();
+        let mut detections = Vec::new();
+        let mut signals = Vec::new();
+        for position in candidates {
+            let rule = &self.rules[position];
+            if rule.signal {
+                signals.push(position);
+            } else if let Some(detection) = rule.evaluate(event) {
+                detections.push(detection);
+            }
+        }
         let sigma = self.sigma.detect(event);
-        // Change signals stand in for what no specific rule says of the call.
-        let specific = !sigma.is_empty() || fired.iter().any(|(signal, _)| !signal);
-        let mut detections: Vec<Detection> = fired
-            .into_iter()
-            .filter(|(signal, _)| !specific || !signal)
-            .map(|(_, detection)| detection)
-            .collect();
+        // Change signals stand in for what no specific rule says of the call: evaluated only
+        // then.
+        if detections.is_empty() && sigma.is_empty() {
+            detections.extend(
+                signals
+                    .into_iter()
+                    .filter_map(|position| self.rules[position].evaluate(event)),
+            );
+        }
         detections.extend(sigma);
         detections
     }

@@ -144,6 +144,20 @@ impl RuleFile {
                 return Err(error(field, "is empty".into()));
             }
         }
+        if super::attack::short_name(&document.tactic).is_none() {
+            return Err(error(
+                "tactic",
+                format!(
+                    "{:?} is not a MITRE ATT&CK Enterprise tactic; the tactics are {}",
+                    document.tactic,
+                    super::attack::TACTICS
+                        .iter()
+                        .map(|(name, _)| *name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
         if !is_technique(&document.technique) {
             return Err(error(
                 "technique",

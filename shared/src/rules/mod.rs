@@ -6,6 +6,7 @@
 //! reason template, and positive and negative cases ([`testing`]). The engine indexes rules
 //! by event name, so an event is only tested against the rules that name its call.
 
+pub mod attack;
 pub mod catalog;
 pub mod checks;
 pub mod file;

@@ -61,6 +61,12 @@ fn each_malformed_field_is_named_with_its_problem() {
         ),
         ("id: ACME-001", "id: ACME 001", "id", "not a rule id"),
         (
+            "tactic: Impact",
+            "tactic: Sabotage",
+            "tactic",
+            "\"Sabotage\" is not a MITRE ATT&CK Enterprise tactic",
+        ),
+        (
             "calls: [s3:DeleteBucket]",
             "calls: [DeleteBucket]",
             "calls[0]",
