@@ -115,14 +115,14 @@ fn engine_throughput(c: &mut Criterion) {
 
 /// What reading the embedded rule files adds to a cold start (the detector's init, `scan`).
 fn catalog_startup(c: &mut Criterion) {
-    use trailwatch_shared::rules::{RuleFile, catalog::parse_built_in};
-    let count = parse_built_in(RuleFile::parse_without_cases).len();
+    use trailwatch_shared::rules::catalog::{Source, parse_built_in};
+    let count = parse_built_in(Source::Json).len();
     c.bench_function(&format!("read the {count} built-in rules"), |bench| {
-        bench.iter(|| parse_built_in(RuleFile::parse_without_cases))
+        bench.iter(|| parse_built_in(Source::Json))
     });
     c.bench_function(
-        &format!("read the {count} built-in rule files with their cases"),
-        |bench| bench.iter(|| parse_built_in(RuleFile::parse)),
+        &format!("read the {count} built-in rule files with their cases (YAML)"),
+        |bench| bench.iter(|| parse_built_in(Source::Yaml)),
     );
 }
 

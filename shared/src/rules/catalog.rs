@@ -9,9 +9,9 @@ use super::{Rule, RuleError, RuleFile};
 
 include!(concat!(env!("OUT_DIR"), "/built_in_rules.rs"));
 
-/// The built-in rules, read once (without their cases) when first used.
+/// The built-in rules, read once (from their JSON, without cases) when first used.
 static BUILT_IN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    parse_built_in(RuleFile::parse_without_cases)
+    parse_built_in(Source::Json)
         .into_iter()
         .map(|file| file.rule)
         .collect()
@@ -19,18 +19,29 @@ static BUILT_IN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 
 /// The built-in rule files with their cases, read once when first used (by tests and
 /// `trailwatch rules test`).
-static BUILT_IN_FILES: LazyLock<Vec<RuleFile>> = LazyLock::new(|| parse_built_in(RuleFile::parse));
+static BUILT_IN_FILES: LazyLock<Vec<RuleFile>> = LazyLock::new(|| parse_built_in(Source::Yaml));
 
-/// How a rule file is read: whole, or without its cases.
-pub type Parser = fn(&str, &str) -> Result<RuleFile, RuleError>;
+/// Which form of the embedded rule files to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// The files as written, cases and all.
+    Yaml,
+    /// The rules alone, as JSON (made by the build from the YAML): what the engine reads.
+    Json,
+}
 
 /// Reads the embedded rule files: what the first use of the catalog costs at startup.
-pub fn parse_built_in(parse: Parser) -> Vec<RuleFile> {
+pub fn parse_built_in(source: Source) -> Vec<RuleFile> {
     BUILT_IN_RULE_FILES
         .iter()
-        .map(|(name, text)| {
+        .map(|(name, yaml, json)| {
+            let name = format!("built-in {name}");
+            let read = match source {
+                Source::Yaml => RuleFile::parse(&name, yaml),
+                Source::Json => RuleFile::parse_json(&name, json),
+            };
             // The rule files' own test proves each valid; a broken one is a build defect.
-            parse(&format!("built-in {name}"), text).unwrap_or_else(|error| panic!("{error}"))
+            read.unwrap_or_else(|error| panic!("{error}"))
         })
         .collect()
 }

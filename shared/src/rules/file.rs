@@ -107,19 +107,24 @@ struct CaseDocument {
 impl RuleFile {
     /// Reads one rule file's text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<RuleFile, RuleError> {
+        let document: RuleDocument = serde_norway::from_str(text)
+            .map_err(|problem| unreadable(file, &problem.to_string()))?;
+        Self::from_document(file, document)
+    }
+
+    /// Reads a rule as JSON: the built-in files as the build turned them, without cases.
+    pub fn parse_json(file: &str, text: &str) -> Result<RuleFile, RuleError> {
+        let document: RuleDocument =
+            serde_json::from_str(text).map_err(|problem| unreadable(file, &problem.to_string()))?;
+        Self::from_document(file, document)
+    }
+
+    fn from_document(file: &str, document: RuleDocument) -> Result<RuleFile, RuleError> {
         let error = |field: &str, problem: String| RuleError {
             file: file.to_string(),
             field: field.to_string(),
             problem,
         };
-        let document: RuleDocument = serde_norway::from_str(text).map_err(|problem| {
-            // serde_norway says "field: problem at line L column C"; keep its words whole.
-            let problem = problem.to_string();
-            match problem.split_once(": ") {
-                Some((field, rest)) if !field.contains(' ') => error(field, rest.to_string()),
-                _ => error("(file)", problem),
-            }
-        })?;
         if document.id.is_empty() || !document.id.bytes().all(is_id_byte) {
             return Err(error(
                 "id",
@@ -250,26 +255,17 @@ impl RuleFile {
     }
 }
 
-impl RuleFile {
-    /// Reads a rule file without its cases: what the engine needs, at a third of the cost
-    /// (the cases' records are most of a file's text). The `tests` block is cut out as text:
-    /// it runs from a `tests:` line at the margin to the next key at the margin.
-    pub fn parse_without_cases(file: &str, text: &str) -> Result<RuleFile, RuleError> {
-        let mut kept = String::with_capacity(text.len());
-        let mut in_tests = false;
-        for line in text.split_inclusive('\n') {
-            if line.starts_with("tests:") {
-                in_tests = true;
-                continue;
-            }
-            let at_margin = !line.starts_with([' ', '\t', '-', '#', '\n', '\r']);
-            if in_tests && !at_margin {
-                continue;
-            }
-            in_tests = false;
-            kept.push_str(line);
-        }
-        Self::parse(file, &kept)
+/// A file serde could not read: "field: problem at line L column C" becomes the field and
+/// the problem.
+fn unreadable(file: &str, problem: &str) -> RuleError {
+    let (field, problem) = match problem.split_once(": ") {
+        Some((field, rest)) if !field.contains(' ') => (field, rest),
+        _ => ("(file)", problem),
+    };
+    RuleError {
+        file: file.to_string(),
+        field: field.to_string(),
+        problem: problem.to_string(),
     }
 }
 

@@ -174,19 +174,3 @@ fn cases_say_where_their_record_comes_from() {
     assert_eq!(field, "tests[0].set");
     assert!(problem.contains("not a JSON pointer"), "{problem}");
 }
-
-#[test]
-fn the_rule_without_its_cases_is_the_same_rule() {
-    for text in [
-        GOOD.to_string(),
-        // Cases first, written at the margin, then more keys.
-        GOOD.replacen("tests:\n  - name:", "tests:\n- name:", 1)
-            .replace("\n    ", "\n  ")
-            + "on_failure: fires\n",
-    ] {
-        let whole = RuleFile::parse("acme.yaml", &text).expect("valid");
-        let rule_only = RuleFile::parse_without_cases("acme.yaml", &text).expect("valid");
-        assert!(!whole.cases.is_empty() && rule_only.cases.is_empty());
-        assert_eq!(format!("{:?}", whole.rule), format!("{:?}", rule_only.rule));
-    }
-}
