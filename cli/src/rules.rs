@@ -71,13 +71,9 @@ pub fn catalog_with(dir: Option<&Path>) -> Result<Vec<Rule>, String> {
         return Ok(rules::built_in());
     };
     let files = catalog::load_dir(dir).map_err(|error| error.to_string())?;
-    let built_in: Vec<&str> = rules::built_in_files()
-        .iter()
-        .map(|file| file.rule.id.as_str())
-        .collect();
     let replacing = files
         .iter()
-        .filter(|file| built_in.contains(&file.rule.id.as_str()))
+        .filter(|file| catalog::is_built_in(&file.rule.id))
         .count();
     eprintln!(
         "trailwatch: {} rule files loaded from {} ({replacing} replace built-in rules)",

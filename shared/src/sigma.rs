@@ -41,12 +41,10 @@ impl SigmaRules {
     /// Sigma rules for CloudTrail, or that the evaluator cannot read, are listed as
     /// unsupported with the reason.
     pub fn load_dir(dir: &Path) -> Result<Loaded, LoadError> {
-        let mut files = Vec::new();
-        collect(dir, &mut files).map_err(|error| LoadError {
+        let files = crate::rules::catalog::yaml_files(dir).map_err(|error| LoadError {
             dir: dir.to_path_buf(),
             error,
         })?;
-        files.sort();
         let mut rules = Vec::new();
         let mut unsupported = Vec::new();
         for file in files {
@@ -91,21 +89,6 @@ impl SigmaRules {
             .map(|rule| detection(rule, event))
             .collect()
     }
-}
-
-fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, files)?;
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "yml" || extension == "yaml")
-        {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn load_file(file: &Path) -> Result<SigmaRule, String> {

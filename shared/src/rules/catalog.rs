@@ -2,7 +2,7 @@
 //! from a directory, which add rules or replace (or turn off) built-in ones of the same id.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use super::{Rule, RuleError, RuleFile};
@@ -56,6 +56,33 @@ pub fn built_in() -> Vec<Rule> {
     BUILT_IN.clone()
 }
 
+/// Whether a built-in rule has this id (a user's file with it replaces that rule).
+pub fn is_built_in(id: &str) -> bool {
+    BUILT_IN.iter().any(|rule| rule.id == id)
+}
+
+/// Every `*.yaml` and `*.yml` file under a directory and its subdirectories, in path order:
+/// rule files, and Sigma's.
+pub(crate) fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut directories = vec![dir.to_path_buf()];
+    while let Some(directory) = directories.pop() {
+        for entry in std::fs::read_dir(&directory)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                directories.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|extension| extension == "yaml" || extension == "yml")
+            {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Every rule file (`*.yaml`, `*.yml`) under a directory, read and checked, in path order.
 pub fn load_dir(dir: &Path) -> Result<Vec<RuleFile>, RuleError> {
     let unreadable = |path: &Path, problem: String| RuleError {
@@ -63,26 +90,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RuleFile>, RuleError> {
         field: "(file)".into(),
         problem,
     };
-    let mut paths = Vec::new();
-    let mut directories = vec![dir.to_path_buf()];
-    while let Some(directory) = directories.pop() {
-        let entries = std::fs::read_dir(&directory)
-            .map_err(|error| unreadable(&directory, error.to_string()))?;
-        for entry in entries {
-            let path = entry
-                .map_err(|error| unreadable(&directory, error.to_string()))?
-                .path();
-            if path.is_dir() {
-                directories.push(path);
-            } else if path
-                .extension()
-                .is_some_and(|extension| extension == "yaml" || extension == "yml")
-            {
-                paths.push(path);
-            }
-        }
-    }
-    paths.sort();
+    let paths = yaml_files(dir).map_err(|error| unreadable(dir, error.to_string()))?;
     let mut files = Vec::with_capacity(paths.len());
     let mut seen: HashMap<String, String> = HashMap::new();
     for path in paths {
@@ -116,10 +124,9 @@ pub fn with_user_rules(user: &[RuleFile]) -> Vec<Rule> {
             None => rules.push(built_in.clone()),
         }
     }
-    let built_in_ids: Vec<&str> = BUILT_IN.iter().map(|rule| rule.id.as_str()).collect();
     rules.extend(
         user.iter()
-            .filter(|file| file.enabled && !built_in_ids.contains(&file.rule.id.as_str()))
+            .filter(|file| file.enabled && !is_built_in(&file.rule.id))
             .map(|file| file.rule.clone()),
     );
     rules

@@ -99,7 +99,8 @@ pub fn reference_dir() -> Option<PathBuf> {
         })
 }
 
-fn reference_record(path: &str, reference: Option<&Path>) -> Result<Value, String> {
+/// A TrailDiscover record by path (`CloudTrail/StopLogging`, `…#2`) under `reference`.
+pub(crate) fn reference_record(path: &str, reference: Option<&Path>) -> Result<Value, String> {
     let Some(dir) = reference else {
         return Err(format!(
             "the case starts from TrailDiscover's {path}, but no reference data directory was given"
@@ -135,7 +136,7 @@ fn reference_record(path: &str, reference: Option<&Path>) -> Result<Value, Strin
 }
 
 /// Sets a field by JSON pointer, making objects on the way; `null` removes it.
-fn set(record: &mut Value, pointer: &str, value: &Value) {
+pub(crate) fn set(record: &mut Value, pointer: &str, value: &Value) {
     let keys: Vec<String> = pointer
         .trim_start_matches('/')
         .split('/')

@@ -22,36 +22,14 @@ fn reference() -> std::path::PathBuf {
 
 /// The first record of a reference file, e.g. `CloudTrail/StopLogging`.
 fn real(path: &str) -> Value {
-    let file = crate::input::tests::traildiscover_dir().join(format!("{path}.json.cloudtrail"));
-    let records: Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("reference data")).expect("JSON");
-    match records {
-        Value::Array(mut records) if !records.is_empty() => records.remove(0),
-        Value::Array(_) => panic!("{} holds no record", file.display()),
-        record => record,
-    }
+    testing::reference_record(path, Some(&reference())).expect("reference data")
 }
 
-/// Sets fields by JSON pointer, creating objects on the way; `null` removes `errorCode`
-/// and `errorMessage` so a denied reference call becomes a successful one.
+/// Sets fields by JSON pointer as a rule file's case does; `null` removes the field, so
+/// removing `errorCode` and `errorMessage` makes a denied reference call a successful one.
 fn with(mut record: Value, edits: &[(&str, Value)]) -> Value {
     for (pointer, value) in edits {
-        let mut target = &mut record;
-        let keys: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-        for key in &keys[..keys.len() - 1] {
-            if !target.get(*key).is_some_and(Value::is_object) {
-                target[*key] = json!({});
-            }
-            target = &mut target[*key];
-        }
-        let last = keys[keys.len() - 1];
-        if value.is_null() && matches!(last, "errorCode" | "errorMessage") {
-            if let Some(object) = target.as_object_mut() {
-                object.remove(last);
-            }
-        } else {
-            target[last] = value.clone();
-        }
+        testing::set(&mut record, pointer, value);
     }
     record
 }
