@@ -34,6 +34,8 @@ SECOND_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
 BINARIES = {"IngestFunction": "ingest", "DetectorFunction": "detector", "CollectorFunction": "collector",
             "PublisherFunction": "publisher", "QueryFunction": "query"}
 SIGMA_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "data", "sigma-aws-cloudtrail"))
+# A team's own rule files, as a rules layer would put them under /opt/rules.
+RULES_DIR = os.path.join(ROOT, "events", "rules")
 results = []
 
 
@@ -82,10 +84,12 @@ def deployable(template, bucket):
     template["Resources"]["IngestFunction"]["Properties"]["FunctionUrlConfig"] = {"AuthType": "NONE"}
     template["Resources"]["QueryFunction"]["Properties"]["FunctionUrlConfig"] = {"AuthType": "NONE"}
     # LocalStack runs functions without layers; its processes see the host's files, so the
-    # detector reads the reference Sigma rules where they lie, as it would under /opt.
+    # detector reads the reference Sigma rules and the example rule files where they lie, as
+    # it would under /opt.
     detector = template["Resources"]["DetectorFunction"]["Properties"]
     detector.pop("Layers", None)
     detector["Environment"]["Variables"]["TRAILWATCH_SIGMA_DIR"] = SIGMA_DIR
+    detector["Environment"]["Variables"]["TRAILWATCH_RULES_DIR"] = RULES_DIR
     template["Outputs"]["IngestFunctionUrl"] = {"Value": {"Fn::GetAtt": ["IngestFunctionUrl", "FunctionUrl"]}}
     template["Outputs"]["QueryFunctionUrl"] = {"Value": {"Fn::GetAtt": ["QueryFunctionUrl", "FunctionUrl"]}}
     # LocalStack checks references before it applies the SAM transform, so the function roles
@@ -214,6 +218,10 @@ def delivery_file_through_the_stack(state):
     assert root_login["role_id"]["S"] == "arn:aws:iam::111122223333:root", root_login
     stop = poll(lambda: anomaly(state, "5b0c1e0a-1111-4e6f-8a9b-000000000005"), 60, "StopLogging anomaly")
     assert stop["event_type"]["S"] == "cloudtrail:StopLogging", stop
+    # The team's own rule (events/rules) fires beside the built-in one, at its own severity.
+    stop_ids = [detection["M"]["id"]["S"] for detection in stop["detections"]["L"]]
+    assert "ACME-TRAIL-001" in stop_ids and "TW-CLOUDTRAIL-001" in stop_ids, stop_ids
+    assert stop["severity"]["S"] == "critical", stop["severity"]
     # A benign call fires no built-in rule (SigmaHQ's "AWS STS AssumeRole Misuse" flags every
     # assumed-role session at low, so Sigma detections are allowed).
     benign = anomaly(state, "5b0c1e0a-1111-4e6f-8a9b-000000000001")

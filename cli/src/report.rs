@@ -322,11 +322,14 @@ pub fn write_rules_table(out: &mut impl Write, rules: &[Rule]) -> io::Result<()>
         "ID", "SEVERITY", "TACTIC", "TECHNIQUE", "TITLE"
     )?;
     for rule in rules {
-        let calls = if rule.calls.is_empty() {
+        let mut calls = if rule.calls.is_empty() {
             "(every call)".to_string()
         } else {
             rule.calls.join(", ")
         };
+        if let Some(stateful) = &rule.stateful {
+            calls.push_str(&format!(" ({})", stateful.summary()));
+        }
         writeln!(
             out,
             "{:<20}  {:<8}  {:<20}  {:<9}  {:<title_width$}  {calls}",
@@ -356,7 +359,7 @@ pub fn write_rules_markdown(out: &mut impl Write, rules: &[Rule]) -> io::Result<
     )?;
     writeln!(out, "| --- | --- | --- | --- | --- | --- |")?;
     for rule in rules {
-        let calls = if rule.calls.is_empty() {
+        let mut calls = if rule.calls.is_empty() {
             "every call".to_string()
         } else {
             rule.calls
@@ -365,6 +368,9 @@ pub fn write_rules_markdown(out: &mut impl Write, rules: &[Rule]) -> io::Result<
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        if let Some(stateful) = &rule.stateful {
+            calls.push_str(&format!(" ({})", stateful.summary()));
+        }
         writeln!(
             out,
             "| {} | {} | {} | {}, {} | {} | {} |",

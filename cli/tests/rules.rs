@@ -234,3 +234,56 @@ fn the_table_has_a_row_per_rule() {
     assert!(table.lines().next().unwrap().starts_with("ID"));
     assert!(table.contains("TW-ROOT-001") && table.contains("(every call)"));
 }
+
+/// `n` DeleteObject data events by one role within a few minutes, as S3 records them.
+fn deletes(n: usize) -> String {
+    let records: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"eventVersion": "1.09", "userIdentity": {{"type": "AssumedRole", "principalId": "AROAEXAMPLE:job", "arn": "arn:aws:sts::111122223333:assumed-role/cleanup/job", "accountId": "111122223333", "sessionContext": {{"sessionIssuer": {{"type": "Role", "arn": "arn:aws:iam::111122223333:role/cleanup", "accountId": "111122223333"}}}}}}, "eventTime": "2026-11-02T09:{:02}:{:02}Z", "eventSource": "s3.amazonaws.com", "eventName": "DeleteObject", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.17.0", "requestParameters": {{"bucketName": "acme-data", "key": "part-{i}"}}, "responseElements": null, "eventID": "D{i}", "readOnly": false, "eventType": "AwsApiCall", "managementEvent": false, "recipientAccountId": "111122223333", "eventCategory": "Data"}}"#,
+                i / 300,
+                (i / 5) % 60
+            )
+        })
+        .collect();
+    format!("{{\"Records\": [{}]}}", records.join(", "))
+}
+
+#[test]
+fn scan_reports_bulk_deletes_once_at_the_floor_and_a_users_copy_tunes_it() {
+    let trail = tempfile::tempdir().unwrap();
+    let file = trail.path().join("trail.json");
+    let findings = |records: String, rules_dir: Option<&std::path::Path>| {
+        std::fs::write(&file, records).unwrap();
+        let mut args = vec!["scan", "--format", "findings", file.to_str().unwrap()];
+        if let Some(dir) = rules_dir {
+            args.extend(["--rules", dir.to_str().unwrap()]);
+        }
+        let output = trailwatch(&args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .filter(|finding| finding["detection"]["id"] == "TW-S3-015")
+            .collect::<Vec<_>>()
+    };
+    // 999 deletes by a role never seen before: under the floor.
+    assert!(findings(deletes(999), None).is_empty());
+    // 1,200: one finding, counted from the thousandth.
+    let found = findings(deletes(1200), None);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["severity"], "high");
+
+    // A team's copy of the rule with a lower floor reports 50 deletes.
+    let built_in = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/rules/s3/s3-bulk-object-deletes.yaml"),
+    )
+    .unwrap();
+    let rules = tempfile::tempdir().unwrap();
+    let tuned = built_in.replace("at_least: 1000", "at_least: 50");
+    let tuned = &tuned[..tuned.find("tests:").unwrap()];
+    std::fs::write(rules.path().join("deletes.yaml"), tuned).unwrap();
+    assert_eq!(findings(deletes(60), Some(rules.path())).len(), 1);
+    assert!(findings(deletes(60), None).is_empty());
+}

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::baseline::{BaselineConfig, Features, Kind};
+use crate::baseline::{BaselineConfig, Features, Kind, Tally};
 use crate::ports::ProfileStore;
 
 fn features(principal: &str, event_id: &str, values: &[(Kind, &str)]) -> Features {
@@ -61,6 +61,143 @@ pub async fn check_all<A: ProfileStore, B: ProfileStore>(first: &A, second: &B, 
         &format!("{run}-order"),
     )
     .await;
+    a_threshold_counts_calls_across_instances_and_reports_once(
+        first,
+        second,
+        &format!("{run}-threshold"),
+    )
+    .await;
+    a_threshold_of_distinct_values_counts_each_value_once(
+        first,
+        second,
+        &format!("{run}-distinct"),
+    )
+    .await;
+}
+
+fn tally(group: &str, event_id: &str, value: Option<&str>, at_least: u64) -> Tally {
+    Tally {
+        rule: "TW-TEST-THRESHOLD".into(),
+        group: group.to_string(),
+        value: value.map(str::to_string),
+        at_least,
+        within_minutes: 10,
+        event_id: event_id.to_string(),
+    }
+}
+
+/// Counts the calls on two detectors in turn; returns each call's count and the positions
+/// of the calls that reported.
+async fn tally_alternately<A: ProfileStore, B: ProfileStore>(
+    first: &A,
+    second: &B,
+    calls: impl Iterator<Item = (Tally, DateTime<Utc>)>,
+) -> (Vec<u64>, Vec<usize>) {
+    let config = BaselineConfig::default();
+    let mut counts = Vec::new();
+    let mut reporters = Vec::new();
+    for (n, (call, when)) in calls.enumerate() {
+        let tallied = if n % 2 == 0 {
+            first.tally(&call, when, &config).await.unwrap()
+        } else {
+            second.tally(&call, when, &config).await.unwrap()
+        };
+        counts.push(tallied.count);
+        if tallied.reports {
+            reporters.push(n);
+        }
+    }
+    (counts, reporters)
+}
+
+/// Calls counted across two detectors within a sliding window of whole minutes: the call
+/// that reaches the threshold reports it, once, again on its own retry; calls that fall out
+/// of the window stop counting.
+pub async fn a_threshold_counts_calls_across_instances_and_reports_once<
+    A: ProfileStore,
+    B: ProfileStore,
+>(
+    first: &A,
+    second: &B,
+    group: &str,
+) {
+    let config = BaselineConfig::default();
+    // Twelve calls, one a minute from 07:00 (window 10 minutes, threshold 5).
+    let (counts, reporters) = tally_alternately(
+        first,
+        second,
+        (0..12).map(|n| (tally(group, &format!("t{n}"), None, 5), at(7, n))),
+    )
+    .await;
+    assert_eq!(
+        counts,
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10],
+        "calls in the ten minutes ending with each call's minute"
+    );
+    assert_eq!(
+        reporters,
+        vec![4],
+        "the fifth call reports; the run goes on into the next window unreported"
+    );
+    let retried = first
+        .tally(&tally(group, "t4", None, 5), at(7, 4), &config)
+        .await
+        .unwrap();
+    assert!(
+        retried.reports,
+        "a retry of the reporting call reports again"
+    );
+
+    // An hour later the window is empty again.
+    let later = second
+        .tally(&tally(group, "t-later", None, 5), at(8, 30), &config)
+        .await
+        .unwrap();
+    assert_eq!(later.count, 1);
+    assert!(!later.reports);
+}
+
+/// Distinct values: a value repeated (or redelivered) counts once; the threshold is of
+/// values, across detectors.
+pub async fn a_threshold_of_distinct_values_counts_each_value_once<
+    A: ProfileStore,
+    B: ProfileStore,
+>(
+    first: &A,
+    second: &B,
+    group: &str,
+) {
+    let config = BaselineConfig::default();
+    let names = [
+        "alice", "bob", "alice", "carol", "bob", "dave", "erin", "frank",
+    ];
+    let (counts, reporters) = tally_alternately(
+        first,
+        second,
+        names.iter().enumerate().map(|(n, name)| {
+            (
+                tally(group, &format!("s{n}"), Some(name), 5),
+                at(9, 0) + Duration::seconds(n as i64 * 50),
+            )
+        }),
+    )
+    .await;
+    assert_eq!(counts, vec![1, 2, 2, 3, 3, 4, 5, 6]);
+    assert_eq!(reporters, vec![6], "erin, the fifth user, reports");
+
+    // A minute's values stop growing at the threshold (a spray of thousands of names stays
+    // a small item); the count stays at least the threshold.
+    let mut last = 0;
+    for n in 0..8 {
+        let call = tally(
+            &format!("{group}-full"),
+            &format!("f{n}"),
+            Some(&format!("user-{n}")),
+            5,
+        );
+        last = first.tally(&call, at(10, 0), &config).await.unwrap().count;
+    }
+    assert_eq!(last, 5);
 }
 
 pub async fn first_sightings_are_news_once<S: ProfileStore>(store: &S, principal: &str) {

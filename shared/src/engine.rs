@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::anomaly::{self, Anomaly, Detection, Severity};
-use crate::baseline::{self, BaselineConfig, Features};
+use crate::baseline::{self, BaselineConfig, Features, Kind, Tally};
 use crate::event::Event;
 use crate::ports::{ProfileStore, StoreError};
-use crate::rules::{self, Rule};
+use crate::rules::{self, FirstTime, Rule, Stateful};
 use crate::sigma::SigmaRules;
 
 pub struct Engine {
@@ -69,9 +69,14 @@ impl Engine {
         &self.rules
     }
 
-    /// The detections the rules make of an event: the catalog's in catalog order, then
-    /// Sigma's.
+    /// The detections the rules make of an event on its own: the catalog's in catalog
+    /// order, then Sigma's. Stateful rules need the profile store: see [`Engine::evaluate`].
     pub fn detect(&self, event: &Event) -> Vec<Detection> {
+        self.examine(event).0
+    }
+
+    /// The stateless detections of an event, and the stateful rules whose condition it meets.
+    fn examine(&self, event: &Event) -> (Vec<Detection>, Vec<&Rule>) {
         let mut candidates: Vec<usize> = self
             .by_event_name
             .get(event.event_name.as_str())
@@ -87,10 +92,15 @@ impl Engine {
         candidates.dedup();
         let mut detections = Vec::new();
         let mut signals = Vec::new();
+        let mut stateful = Vec::new();
         for position in candidates {
             let rule = &self.rules[position];
             if rule.signal {
                 signals.push(position);
+            } else if rule.stateful.is_some() {
+                if rule.matches(event) {
+                    stateful.push(rule);
+                }
             } else if let Some(detection) = rule.evaluate(event) {
                 detections.push(detection);
             }
@@ -106,7 +116,7 @@ impl Engine {
             );
         }
         detections.extend(sigma);
-        detections
+        (detections, stateful)
     }
 
     /// The anomaly this event makes, from the rules and the principal's baseline, which
@@ -123,7 +133,8 @@ impl Engine {
     }
 
     /// As [`Engine::evaluate`]; when `learns` is false the baseline assesses the event
-    /// without learning from it (an event someone posted rather than one AWS delivered).
+    /// without learning from it (an event someone posted rather than one AWS delivered), and
+    /// threshold rules do not count it.
     pub async fn evaluate_with<S: ProfileStore>(
         &self,
         event: &Event,
@@ -131,22 +142,10 @@ impl Engine {
         detected_at: DateTime<Utc>,
         learns: bool,
     ) -> Result<Option<Anomaly>, StoreError> {
-        let mut detections = self.detect(event);
-        let features = Features {
-            learns,
-            ..Features::of(event)
-        };
-        match profiles
-            .observe(&features, event.event_time, &self.baseline)
-            .await
-        {
-            Ok(observation) => {
-                detections.extend(baseline::assess(
-                    &features,
-                    &observation,
-                    event.event_time,
-                    &self.baseline,
-                ));
+        let (mut detections, stateful) = self.examine(event);
+        match self.remember(event, &stateful, profiles, learns).await {
+            Ok(remembered) => {
+                detections.extend(remembered);
                 Ok(anomaly_of(event, detections, detected_at))
             }
             // Nothing found yet: a retry loses nothing, and the baseline may answer then.
@@ -163,6 +162,78 @@ impl Engine {
                 )
             }
         }
+    }
+
+    /// What the profile store makes of the event: the baseline's detections, and those of
+    /// the stateful rules it meets.
+    async fn remember<S: ProfileStore>(
+        &self,
+        event: &Event,
+        stateful: &[&Rule],
+        profiles: &S,
+        learns: bool,
+    ) -> Result<Vec<Detection>, StoreError> {
+        let mut features = Features {
+            learns,
+            ..Features::of(event)
+        };
+        // A first-time rule remembers, among the principal's values, that it has seen the
+        // call (from the network).
+        let network = features.value(Kind::Network).map(str::to_string);
+        let mut first_times = Vec::new();
+        for rule in stateful {
+            if let Some(Stateful::FirstTime(of)) = &rule.stateful {
+                let value = match of {
+                    FirstTime::Call => Some(rule.id.clone()),
+                    FirstTime::Network => network
+                        .as_ref()
+                        .map(|network| format!("{} from {network}", rule.id)),
+                };
+                if let Some(value) = value {
+                    features.values.push((Kind::Rule, value.clone()));
+                    first_times.push((*rule, value));
+                }
+            }
+        }
+        let observation = profiles
+            .observe(&features, event.event_time, &self.baseline)
+            .await?;
+        let mut detections =
+            baseline::assess(&features, &observation, event.event_time, &self.baseline);
+        if !observation.learning(event.event_time, &self.baseline) {
+            for (rule, value) in first_times {
+                if observation.new_values.contains(&(Kind::Rule, value)) {
+                    detections.extend(rule.evaluate(event));
+                }
+            }
+        }
+        if learns {
+            for rule in stateful {
+                let Some(Stateful::Threshold(threshold)) = &rule.stateful else {
+                    continue;
+                };
+                let Some(group) = threshold.group_of(event) else {
+                    continue;
+                };
+                let tally = Tally {
+                    rule: rule.id.clone(),
+                    group,
+                    value: threshold.value_of(event),
+                    at_least: threshold.at_least,
+                    within_minutes: threshold.within_minutes,
+                    event_id: event.event_id.clone(),
+                };
+                let tallied = profiles
+                    .tally(&tally, event.event_time, &self.baseline)
+                    .await?;
+                if tallied.reports {
+                    let reason =
+                        rule.threshold_reason(event, tallied.count, threshold.within_minutes);
+                    detections.push(rule.detection(event, reason));
+                }
+            }
+        }
+        Ok(detections)
     }
 
     /// The anomaly this event makes from the rules alone.

@@ -6,7 +6,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::anomaly::Anomaly;
-use crate::baseline::{BaselineConfig, Features, Observation};
+use crate::baseline::{BaselineConfig, Features, Observation, Tallied, Tally};
 use crate::casebook::Recorded;
 use crate::finding::{Contribution, Finding};
 use crate::incident::Incident;
@@ -158,6 +158,16 @@ pub trait ProfileStore: Send + Sync {
         at: DateTime<Utc>,
         config: &BaselineConfig,
     ) -> impl Future<Output = Result<Observation, StoreError>> + Send;
+
+    /// Counts an event toward a threshold rule's window and says whether it reports the
+    /// window. Distinct values are counted once however often they come; a call redelivered
+    /// after a failure may be counted twice (counts err toward reporting).
+    fn tally(
+        &self,
+        tally: &Tally,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> impl Future<Output = Result<Tallied, StoreError>> + Send;
 
     /// Writes counts gathered in memory since the last flush (once a batch, not once an
     /// event).

@@ -24,7 +24,7 @@ async fn dynamodb_keeps_the_profile_store_contract() {
     contract::check_all(&first, &second, "dynamodb").await;
 
     // Every item expires: remembered state not before state_ttl (90 days) from now, single
-    // denied calls a day after any window that can count them.
+    // denied calls and threshold minutes a day after any window that can count them.
     let items = profile_items(&harness).await;
     assert!(!items.is_empty());
     let now = chrono::Utc::now();
@@ -33,8 +33,7 @@ async fn dynamodb_keeps_the_profile_store_contract() {
             panic!("an item without expires_at: {item:?}");
         };
         let expires_at = expires_at.parse::<i64>().unwrap();
-        let denied_call =
-            matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk.starts_with("DENIED#"));
+        let denied_call = matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk.starts_with("DENIED#") || sk.starts_with("MIN#"));
         let (soonest, latest) = if denied_call {
             (
                 now + chrono::Duration::hours(23),

@@ -7,7 +7,10 @@
 //! - `P#<principal>` / `HOUR#<hour>`: calls in that hour;
 //! - `P#<principal>` / `DENIED#<time>#<event id>`: one access-denied error (kept a day);
 //! - `P#<principal>` / `REPORTED#<kind>#<window>`: the event that reports a burst or spike;
-//! - `A#<account>` / `ACCOUNT`: the account's first event.
+//! - `A#<account>` / `ACCOUNT`: the account's first event;
+//! - `T#<rule>#<group>` / `MIN#<minute>`: a threshold rule's calls (`calls`) or distinct
+//!   values (`values`, a string set) of one group in one minute (kept a day past its window);
+//! - `T#<rule>#<group>` / `REPORTED#threshold#<window>`: the event that reports it.
 //!
 //! First-seen writes are one `UpdateItem` that sets `first_event` only if absent and returns
 //! the old value: the caller that finds it absent (or holding its own event id, on a retry)
@@ -29,9 +32,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
 use super::store_error;
+use crate::baseline::tally::{self, Minute};
 use crate::baseline::{
-    BaselineConfig, Features, Kind, Observation, Report, denied_report_window, hour_of,
-    is_volume_spike, typical_hour,
+    BaselineConfig, Features, Kind, Observation, Report, Tallied, Tally, denied_report_window,
+    hour_of, is_volume_spike, typical_hour,
 };
 use crate::ports::{ProfileStore, StoreError};
 
@@ -64,6 +68,15 @@ struct Cache {
     reports: HashMap<(String, Report, i64), String>,
     /// About how many bytes the remembered values take.
     seen_bytes: usize,
+    /// Threshold counts by item key (`T#<rule>#<group>`).
+    tallies: HashMap<String, TallyCounts>,
+}
+
+/// A threshold rule's per-minute counts for one group, as read.
+struct TallyCounts {
+    minutes: BTreeMap<i64, Minute>,
+    /// The minute whose earlier minutes `minutes` was read for.
+    read_for: i64,
 }
 
 struct Principal {
@@ -404,6 +417,86 @@ impl ProfileStore for DynamoDbProfileStore {
         Ok(observation)
     }
 
+    async fn tally(
+        &self,
+        tally: &Tally,
+        at: DateTime<Utc>,
+        config: &BaselineConfig,
+    ) -> Result<Tallied, StoreError> {
+        let mut cache = self.cache.lock().await;
+        let pk = cut(&format!("T#{}#{}", tally.rule, tally.group)).to_string();
+        let minute = tally::minute_of(at);
+        let start = tally::window_start(minute, tally.within_minutes);
+        if cache.tallies.len() >= CACHED_PRINCIPALS && !cache.tallies.contains_key(&pk) {
+            cache.tallies.clear();
+        }
+        let counts = cache
+            .tallies
+            .entry(pk.clone())
+            .or_insert_with(|| TallyCounts {
+                minutes: BTreeMap::new(),
+                read_for: i64::MIN,
+            });
+        // Other detectors may have counted since the last read: the window's earlier
+        // minutes are read again when the minute turns (a late event reads its own window).
+        let stale_from = if minute >= counts.read_for {
+            counts.read_for.max(start)
+        } else {
+            start
+        };
+        if stale_from < minute {
+            let read = get_items(
+                &self.client,
+                &self.table,
+                (stale_from..minute)
+                    .map(|earlier| (pk.clone(), minute_key(earlier)))
+                    .collect(),
+            )
+            .await?;
+            for earlier in stale_from..minute {
+                match read.get(&(pk.clone(), minute_key(earlier))) {
+                    Some(item) => counts.minutes.insert(earlier, minute_counts(item)),
+                    None => counts.minutes.remove(&earlier),
+                };
+            }
+        }
+        counts.read_for = counts.read_for.max(minute);
+
+        // Kept a day past any window that can count it.
+        let expires = (at.max(Utc::now())
+            + chrono::Duration::minutes(tally.within_minutes)
+            + chrono::Duration::days(1))
+        .timestamp();
+        let (current, full) = self.add_to_minute(&pk, minute, tally, expires).await?;
+        if !full {
+            counts.minutes.insert(minute, current);
+        }
+        let counted = tally::count_in_window(&counts.minutes, tally, minute);
+        // A minute's set stops growing at the threshold, so a full one is the threshold.
+        let count = if full {
+            counted.max(tally.at_least)
+        } else {
+            counted
+        };
+        let keep_from = tally::window_start(counts.read_for, tally.within_minutes);
+        counts.minutes.retain(|kept, _| *kept >= keep_from);
+        let reports = count >= tally.at_least
+            && self
+                .claim_report(
+                    &mut cache.reports,
+                    &pk,
+                    (
+                        Report::Threshold,
+                        tally::report_window(at, tally.within_minutes),
+                    ),
+                    &tally.event_id,
+                    at,
+                    config,
+                )
+                .await?;
+        Ok(Tallied { count, reports })
+    }
+
     async fn flush(&self) -> Result<(), StoreError> {
         let mut cache = self.cache.lock().await;
         let config = cache.config.clone().unwrap_or_default();
@@ -615,6 +708,55 @@ impl DynamoDbProfileStore {
         Ok(owner)
     }
 
+    /// Counts an event in its minute's item: one atomic `ADD` to the calls, or of the value
+    /// to the set (a set stops at the threshold, which keeps the item small). Returns the
+    /// minute's counts across every detector, and whether the set was full already.
+    async fn add_to_minute(
+        &self,
+        pk: &str,
+        minute: i64,
+        tally: &Tally,
+        expires: i64,
+    ) -> Result<(Minute, bool), StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(minute_key(minute)))
+            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .return_values(ReturnValue::UpdatedNew);
+        let request = match &tally.value {
+            None => request
+                .update_expression("ADD calls :one SET expires_at = :expires")
+                .expression_attribute_values(":one", AttributeValue::N("1".into())),
+            Some(value) => request
+                .update_expression("ADD #values :value SET expires_at = :expires")
+                .condition_expression("attribute_not_exists(#values) OR size(#values) < :cap")
+                .expression_attribute_names("#values", "values")
+                .expression_attribute_values(":value", AttributeValue::Ss(vec![cut(value).into()]))
+                .expression_attribute_values(":cap", AttributeValue::N(tally.at_least.to_string())),
+        };
+        match request.send().await {
+            Ok(output) => Ok((
+                output
+                    .attributes
+                    .as_ref()
+                    .map(minute_counts)
+                    .unwrap_or_default(),
+                false,
+            )),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
+            {
+                Ok((Minute::default(), true))
+            }
+            Err(error) => Err(store_error(&error)),
+        }
+    }
+
     /// Adds to a counter; returns its new value.
     async fn add(
         &self,
@@ -781,11 +923,33 @@ fn principal_key(principal: &str) -> String {
 }
 
 fn seen_key(kind: Kind, value: &str) -> String {
+    format!("SEEN#{}#{}", kind.as_str(), cut(value))
+}
+
+/// A value cut to what a key may hold.
+fn cut(value: &str) -> &str {
     let mut end = value.len().min(MAX_VALUE_BYTES);
     while !value.is_char_boundary(end) {
         end -= 1;
     }
-    format!("SEEN#{}#{}", kind.as_str(), &value[..end])
+    &value[..end]
+}
+
+/// Zero-padded so minutes sort as text.
+fn minute_key(minute: i64) -> String {
+    format!("MIN#{minute:012}")
+}
+
+/// A minute item's counts.
+fn minute_counts(item: &HashMap<String, AttributeValue>) -> Minute {
+    Minute {
+        calls: number(item, "calls").unwrap_or(0),
+        values: item
+            .get("values")
+            .and_then(|values| values.as_ss().ok())
+            .map(|values| values.iter().cloned().collect())
+            .unwrap_or_default(),
+    }
 }
 
 /// What one remembered value costs the cache, about: the strings and the map's overhead.

@@ -7,9 +7,10 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
+use crate::baseline::tally::{self, Minute};
 use crate::baseline::{
-    BaselineConfig, Features, Kind, Observation, Report, count_call, denied_report_window, hour_of,
-    is_volume_spike,
+    BaselineConfig, Features, Kind, Observation, Report, Tallied, Tally, count_call,
+    denied_report_window, hour_of, is_volume_spike,
 };
 use crate::ports::{ProfileStore, StoreError};
 
@@ -43,7 +44,19 @@ pub struct MemoryProfileStore {
 struct State {
     profiles: HashMap<String, Profile>,
     accounts: HashMap<String, DateTime<Utc>>,
+    /// (rule, group) → its counts.
+    tallies: HashMap<(String, String), Counts>,
 }
+
+/// One threshold rule's counts for one group.
+#[derive(Debug, Default)]
+struct Counts {
+    minutes: BTreeMap<i64, Minute>,
+    reported: HashMap<(Report, i64), String>,
+}
+
+/// Groups whose counts a scan keeps before dropping those no window can reach.
+const KEPT_TALLIES: usize = 100_000;
 
 impl MemoryProfileStore {
     /// How many values of a kind the principal's profile holds.
@@ -170,6 +183,72 @@ impl ProfileStore for MemoryProfileStore {
             }
         }
         Ok(observation)
+    }
+
+    async fn tally(
+        &self,
+        tally: &Tally,
+        at: DateTime<Utc>,
+        _config: &BaselineConfig,
+    ) -> Result<Tallied, StoreError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::Request("memory profile store lock poisoned".into()))?;
+        let minute = tally::minute_of(at);
+        if state.tallies.len() >= KEPT_TALLIES {
+            // Bounded: groups idle for longer than any window (and a day of slack for late
+            // events) go.
+            let horizon = minute - crate::rules::file::MAX_WINDOW_MINUTES - 24 * 60;
+            state.tallies.retain(|_, counts| {
+                counts
+                    .minutes
+                    .last_key_value()
+                    .is_some_and(|(last, _)| *last >= horizon)
+            });
+        }
+        let counts = state
+            .tallies
+            .entry((tally.rule.clone(), tally.group.clone()))
+            .or_default();
+        let bucket = counts.minutes.entry(minute).or_default();
+        // A minute's values stop at the threshold, as in DynamoDB (where they keep an item
+        // small): the count is then the threshold.
+        let mut full = false;
+        match &tally.value {
+            Some(value) if bucket.values.len() as u64 >= tally.at_least => {
+                full = !bucket.values.contains(value);
+            }
+            Some(value) => {
+                bucket.values.insert(value.clone());
+            }
+            None => bucket.calls += 1,
+        }
+        let counted = tally::count_in_window(&counts.minutes, tally, minute);
+        let count = if full {
+            counted.max(tally.at_least)
+        } else {
+            counted
+        };
+        let reports = count >= tally.at_least
+            && claim_report(
+                &mut counts.reported,
+                (
+                    Report::Threshold,
+                    tally::report_window(at, tally.within_minutes),
+                ),
+                &tally.event_id,
+            );
+        // What no later window can reach goes (a day of slack for late events).
+        let horizon = tally::window_start(minute, tally.within_minutes) - 24 * 60;
+        while counts
+            .minutes
+            .first_key_value()
+            .is_some_and(|(first, _)| *first < horizon)
+        {
+            counts.minutes.pop_first();
+        }
+        Ok(Tallied { count, reports })
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

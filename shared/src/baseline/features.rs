@@ -16,15 +16,18 @@ pub enum Kind {
     Region,
     UserAgent,
     Asset,
+    /// What a first-time rule remembers: its id, and the network for a per-network one.
+    Rule,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Api,
         Kind::Network,
         Kind::Region,
         Kind::UserAgent,
         Kind::Asset,
+        Kind::Rule,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl Kind {
             Kind::Region => "region",
             Kind::UserAgent => "user_agent",
             Kind::Asset => "asset",
+            Kind::Rule => "rule",
         }
     }
 

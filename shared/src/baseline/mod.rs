@@ -5,11 +5,13 @@
 
 mod assess;
 pub mod features;
+pub mod tally;
 
 use chrono::{DateTime, Duration, Utc};
 
 pub use assess::assess;
 pub use features::{Features, Kind};
+pub use tally::{Tallied, Tally};
 
 /// The tuning knobs of the baselines.
 #[derive(Debug, Clone, PartialEq)]
@@ -255,19 +257,22 @@ impl Observation {
 pub enum Report {
     DeniedBurst,
     VolumeSpike,
+    /// A threshold rule's window (the store keys it by rule and group).
+    Threshold,
 }
 
 impl Report {
     /// Whether a report in the window before stands for this one too: a burst that goes on
     /// across a window's edge is one burst (a spike is reported once an hour).
     pub fn continues_across_windows(self) -> bool {
-        self == Report::DeniedBurst
+        matches!(self, Report::DeniedBurst | Report::Threshold)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Report::DeniedBurst => "denied",
             Report::VolumeSpike => "volume",
+            Report::Threshold => "threshold",
         }
     }
 }

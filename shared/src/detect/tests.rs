@@ -414,6 +414,17 @@ impl ProfileStore for DownProfiles {
         ))
     }
 
+    async fn tally(
+        &self,
+        _tally: &crate::baseline::Tally,
+        _at: chrono::DateTime<Utc>,
+        _config: &crate::baseline::BaselineConfig,
+    ) -> Result<crate::baseline::Tallied, StoreError> {
+        Err(StoreError::Request(
+            "ProvisionedThroughputExceededException".into(),
+        ))
+    }
+
     async fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -161,3 +161,156 @@ fn calls_aws_services_make_are_told_from_calls_people_make() {
     assert!(!console.is_aws_service_call());
     assert_eq!(console.access_key_id.as_deref(), Some("ASIAROOTCONSOLE"));
 }
+
+mod stateful {
+    use super::*;
+    use crate::adapters::memory_profiles::MemoryProfileStore;
+    use crate::rules::RuleFile;
+
+    const BULK_DELETES: &str = r#"
+id: ACME-BULK
+title: Bulk deletes
+severity: high
+tactic: Impact
+technique: T1485
+description: Many objects deleted.
+calls: [s3:DeleteObject]
+when: succeeded
+threshold: {at_least: 3, within_minutes: 5, per: principal}
+reason: "{principal} deleted {count} objects within {window}"
+"#;
+
+    const FIRST_INVOCATION: &str = r#"
+id: ACME-FIRST
+title: First model invocation
+severity: medium
+tactic: Impact
+technique: T1496
+description: A first model invocation.
+calls: [bedrock:InvokeModel]
+first_time: call
+"#;
+
+    fn engine(text: &str) -> Engine {
+        let rule = RuleFile::parse("acme.yaml", text).expect("valid").rule;
+        Engine::new(vec![rule], BaselineConfig::default())
+    }
+
+    fn call(name: &str, id: &str, at: &str) -> Event {
+        let source = if name == "InvokeModel" {
+            "bedrock.amazonaws.com"
+        } else {
+            "s3.amazonaws.com"
+        };
+        event(
+            json!({"eventVersion": "1.09", "eventID": id, "eventTime": at, "eventSource": source,
+            "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333"},
+            "requestParameters": {"bucketName": "b", "key": id}}),
+        )
+    }
+
+    async fn ids<S: ProfileStore>(
+        engine: &Engine,
+        store: &S,
+        event: &Event,
+        learns: bool,
+    ) -> Vec<String> {
+        engine
+            .evaluate_with(event, store, Utc::now(), learns)
+            .await
+            .unwrap()
+            .map(|anomaly| anomaly.detections.into_iter().map(|d| d.id).collect())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_threshold_fires_once_at_its_floor_even_for_a_principal_never_seen() {
+        let engine = engine(BULK_DELETES);
+        let store = MemoryProfileStore::default();
+        let mut fired = Vec::new();
+        let mut reasons = Vec::new();
+        for n in 0..6 {
+            let event = call(
+                "DeleteObject",
+                &format!("d{n}"),
+                &format!("2026-11-02T09:0{n}:00Z"),
+            );
+            let anomaly = engine.evaluate(&event, &store, Utc::now()).await.unwrap();
+            if let Some(anomaly) =
+                anomaly.filter(|a| a.detections.iter().any(|d| d.id == "ACME-BULK"))
+            {
+                fired.push(n);
+                reasons = anomaly.reasons;
+            }
+        }
+        assert_eq!(
+            fired,
+            vec![2],
+            "the third delete, once; the run goes on unreported"
+        );
+        assert!(
+            reasons.contains(
+                &"arn:aws:iam::111122223333:user/alice deleted 3 objects within 5 minutes"
+                    .to_string()
+            ),
+            "{reasons:?}"
+        );
+        let retried = call("DeleteObject", "d2", "2026-11-02T09:02:00Z");
+        assert!(
+            ids(&engine, &store, &retried, true)
+                .await
+                .contains(&"ACME-BULK".to_string()),
+            "the reporting call, retried, reports again"
+        );
+    }
+
+    #[tokio::test]
+    async fn posted_events_that_teach_nothing_count_toward_no_threshold() {
+        let engine = engine(BULK_DELETES);
+        let store = MemoryProfileStore::default();
+        for n in 0..5 {
+            let event = call("DeleteObject", &format!("p{n}"), "2026-11-02T09:00:00Z");
+            assert!(ids(&engine, &store, &event, false).await.is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_first_time_rule_waits_for_the_baseline_and_fires_once() {
+        let engine = engine(FIRST_INVOCATION);
+        let store = MemoryProfileStore::default();
+        // Still learning: its first invocation is not judged.
+        let early = call("InvokeModel", "early", "2026-11-01T08:00:00Z");
+        assert!(
+            !ids(&engine, &store, &early, true)
+                .await
+                .contains(&"ACME-FIRST".to_string())
+        );
+        // A principal with a settled history (another one, so its first call is still ahead).
+        let settled = |id: &str, name: &str, at: &str| {
+            let mut event = call(name, id, at);
+            event.principal = "arn:aws:iam::111122223333:user/bob".into();
+            event
+        };
+        for n in 0..25 {
+            let history = settled(
+                &format!("h{n}"),
+                "ListBuckets",
+                &format!("2026-11-01T09:{n:02}:00Z"),
+            );
+            ids(&engine, &store, &history, true).await;
+        }
+        let first = settled("first", "InvokeModel", "2026-11-10T09:00:00Z");
+        let second = settled("second", "InvokeModel", "2026-11-10T09:05:00Z");
+        assert!(
+            ids(&engine, &store, &first, true)
+                .await
+                .contains(&"ACME-FIRST".to_string())
+        );
+        assert!(
+            !ids(&engine, &store, &second, true)
+                .await
+                .contains(&"ACME-FIRST".to_string())
+        );
+    }
+}

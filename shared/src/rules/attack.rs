@@ -185,6 +185,7 @@ mod tests {
         ("T1110", &["Credential Access"]),
         ("T1110.001", &["Credential Access"]),
         ("T1110.003", &["Credential Access"]),
+        ("T1528", &["Credential Access"]),
         ("T1552", &["Credential Access"]),
         ("T1552.001", &["Credential Access"]),
         ("T1552.005", &["Credential Access"]),

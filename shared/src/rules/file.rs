@@ -19,6 +19,13 @@
 //! reason: "{principal} stopped trail {/requestParameters/name}{outcome}"
 //! on_failure: attempt            # or fires
 //! signal: false                  # true: a change signal, kept only when no other rule fires
+//! threshold:                     # optional: fire on many matching calls, not one
+//!   at_least: 1000               #   calls (or distinct values) …
+//!   within_minutes: 10           #   … within a sliding window of 1–60 minutes
+//!   per: principal               #   or source_ip
+//!   distinct: /userIdentity/userName   # optional: count distinct values of a field
+//! first_time: call               # optional, instead: a principal's first matching call
+//!                                #   (or `network`: its first from a network) after learning
 //! tests:
 //!   - name: the stop as recorded, denied
 //!     traildiscover: CloudTrail/StopLogging   # or record: {…a CloudTrail record…}
@@ -33,7 +40,7 @@ use serde_json::Value;
 use serde_norway::Value as Yaml;
 
 use super::testing::{CaseRecord, Expect, RuleCase};
-use super::{OnFailure, Rule, Test, When, checks};
+use super::{FirstTime, OnFailure, Rule, Stateful, Test, Threshold, When, checks};
 use crate::anomaly::Severity;
 
 /// A rule file that cannot be used: which file, which field, what is wrong with it.
@@ -82,8 +89,18 @@ struct RuleDocument {
     #[serde(default)]
     signal: bool,
     #[serde(default)]
+    threshold: Option<Threshold>,
+    #[serde(default)]
+    first_time: Option<FirstTime>,
+    #[serde(default)]
     tests: Vec<CaseDocument>,
 }
+
+/// The widest window a threshold counts over: its minutes are read as one batch of keys.
+pub const MAX_WINDOW_MINUTES: i64 = 60;
+/// The most distinct values a threshold may need: they are kept, per minute, in one
+/// DynamoDB item (at most 400 KB).
+pub const MAX_DISTINCT: u64 = 1_000;
 
 fn enabled() -> bool {
     true
@@ -191,8 +208,11 @@ impl RuleFile {
             }
             None => When::Always,
         };
+        let stateful = stateful(document.threshold, document.first_time, document.signal)
+            .map_err(|(field, problem)| error(&field, problem))?;
         let reason = document.reason.unwrap_or_else(|| DEFAULT_REASON.into());
-        check_reason(&reason).map_err(|problem| error("reason", problem))?;
+        check_reason(&reason, matches!(stateful, Some(Stateful::Threshold(_))))
+            .map_err(|problem| error("reason", problem))?;
         let mut cases = Vec::with_capacity(document.tests.len());
         for (index, case) in document.tests.into_iter().enumerate() {
             let field = |name: &str| format!("tests[{index}].{name}");
@@ -248,6 +268,7 @@ impl RuleFile {
                 reason,
                 on_failure: document.on_failure,
                 signal: document.signal,
+                stateful,
             },
             enabled: document.enabled,
             cases,
@@ -284,8 +305,73 @@ fn is_technique(technique: &str) -> bool {
     }
 }
 
-/// A reason's placeholders are the known names or JSON pointers, and every brace closes.
-fn check_reason(reason: &str) -> Result<(), String> {
+/// What a rule remembers, checked: one kind at most, a threshold within its bounds.
+fn stateful(
+    threshold: Option<Threshold>,
+    first_time: Option<FirstTime>,
+    signal: bool,
+) -> Result<Option<Stateful>, ConditionError> {
+    let problem = |field: &str, problem: String| Err((field.to_string(), problem));
+    let stateful = match (threshold, first_time) {
+        (Some(_), Some(_)) => {
+            return problem(
+                "first_time",
+                "a rule has a threshold or a first_time, not both".into(),
+            );
+        }
+        (Some(threshold), None) => {
+            if threshold.at_least < 2 {
+                return problem(
+                    "threshold.at_least",
+                    format!(
+                        "{} is too few: a threshold counts at least 2 calls (for one, leave the threshold out)",
+                        threshold.at_least
+                    ),
+                );
+            }
+            if !(1..=MAX_WINDOW_MINUTES).contains(&threshold.within_minutes) {
+                return problem(
+                    "threshold.within_minutes",
+                    format!(
+                        "{} is outside 1–{MAX_WINDOW_MINUTES}",
+                        threshold.within_minutes
+                    ),
+                );
+            }
+            if let Some(pointer) = &threshold.distinct {
+                if !pointer.starts_with('/') {
+                    return problem(
+                        "threshold.distinct",
+                        format!("{pointer:?} is not a JSON pointer (e.g. /userIdentity/userName)"),
+                    );
+                }
+                if threshold.at_least > MAX_DISTINCT {
+                    return problem(
+                        "threshold.at_least",
+                        format!(
+                            "{} distinct values are more than the {MAX_DISTINCT} a threshold can count",
+                            threshold.at_least
+                        ),
+                    );
+                }
+            }
+            Some(Stateful::Threshold(threshold))
+        }
+        (None, Some(first_time)) => Some(Stateful::FirstTime(first_time)),
+        (None, None) => None,
+    };
+    if signal && stateful.is_some() {
+        return problem(
+            "signal",
+            "a change signal stands in for one call; a stateful rule cannot be one".into(),
+        );
+    }
+    Ok(stateful)
+}
+
+/// A reason's placeholders are the known names or JSON pointers (and, for a threshold,
+/// `count` and `window`), and every brace closes.
+fn check_reason(reason: &str, threshold: bool) -> Result<(), String> {
     let mut rest = reason;
     while let Some(start) = rest.find('{') {
         let Some(length) = rest[start..].find('}') else {
@@ -295,7 +381,13 @@ fn check_reason(reason: &str) -> Result<(), String> {
         let known = matches!(
             key,
             "principal" | "action" | "source_ip" | "region" | "outcome"
-        ) || key.split('|').all(|pointer| pointer.starts_with('/'));
+        ) || (threshold && matches!(key, "count" | "window"))
+            || key.split('|').all(|pointer| pointer.starts_with('/'));
+        if !known && matches!(key, "count" | "window") {
+            return Err(format!(
+                "{{{key}}} is filled in only for a rule with a threshold"
+            ));
+        }
         if !known {
             return Err(format!(
                 "{{{key}}} is neither principal, action, source_ip, region, outcome nor a JSON pointer"

@@ -1,4 +1,6 @@
-//! Detection rules: stateless checks of one event for known-bad or high-risk calls.
+//! Detection rules: checks of one event for known-bad or high-risk calls, and stateful rules
+//! whose condition marks the events they remember (a threshold of calls within minutes, a
+//! principal's first call of a kind).
 //!
 //! Rules are data: each built-in rule is one YAML file under `shared/rules/`, embedded at
 //! build time ([`catalog`]), in the format users write their own in ([`file`]): which calls it
@@ -49,6 +51,96 @@ pub struct Rule {
     /// only when no other rule fires on the event, so a call a specific rule reports is not
     /// reported twice.
     pub signal: bool,
+    /// What the rule remembers across events; `None` for a rule of one event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stateful: Option<Stateful>,
+}
+
+/// What a stateful rule remembers. Its condition picks the events; the engine asks the
+/// profile store whether they add up to a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stateful {
+    /// Fires when at least `at_least` matching calls (or distinct values of a field) of one
+    /// group fall within a sliding window of whole minutes — an absolute floor, so it fires
+    /// even while a principal's baseline is learning.
+    Threshold(Threshold),
+    /// Fires on a principal's first matching call (or its first from a network) once its
+    /// baseline has finished learning.
+    FirstTime(FirstTime),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub at_least: u64,
+    pub within_minutes: i64,
+    /// Whose calls count together.
+    pub per: Group,
+    /// A JSON pointer: count distinct values of this field rather than calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    Principal,
+    SourceIp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstTime {
+    /// The principal's first matching call.
+    Call,
+    /// The principal's first matching call from a network (IPv4 /24, IPv6 /48).
+    Network,
+}
+
+impl Stateful {
+    /// What the rule counts, in a few words: `1000+ per principal within 10 min`.
+    pub fn summary(&self) -> String {
+        match self {
+            Stateful::Threshold(threshold) => {
+                let per = match threshold.per {
+                    Group::Principal => "principal",
+                    Group::SourceIp => "source address",
+                };
+                let what = match &threshold.distinct {
+                    Some(pointer) => format!(" distinct {pointer}"),
+                    None => String::new(),
+                };
+                format!(
+                    "{}+{what} per {per} within {} min",
+                    threshold.at_least, threshold.within_minutes
+                )
+            }
+            Stateful::FirstTime(FirstTime::Call) => "first per principal".into(),
+            Stateful::FirstTime(FirstTime::Network) => "first per principal and network".into(),
+        }
+    }
+}
+
+impl Threshold {
+    /// The group an event is counted in, if it has one (a call without a source address
+    /// counts toward no source address).
+    pub fn group_of(&self, event: &Event) -> Option<String> {
+        match self.per {
+            Group::Principal => Some(event.principal.clone()),
+            Group::SourceIp => event.source_ip.clone(),
+        }
+    }
+
+    /// The value an event counts as when distinct values are counted.
+    pub fn value_of(&self, event: &Event) -> Option<String> {
+        let pointer = self.distinct.as_deref()?;
+        Some(match event.record().pointer(pointer) {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Null) | None => "(not recorded)".to_string(),
+            Some(other) => other.to_string(),
+        })
+    }
 }
 
 /// What a rule makes of a call that failed (`errorCode` set: denied, invalid, throttled).
@@ -95,10 +187,22 @@ pub enum Test {
 }
 
 impl Rule {
+    /// The rule's detection of the event when its condition holds. For a stateful rule this
+    /// says only that the event is one the rule remembers; the engine decides whether it
+    /// fires.
     pub fn evaluate(&self, event: &Event) -> Option<Detection> {
-        if !self.concerns(event) || !self.when.holds(event) {
-            return None;
-        }
+        self.matches(event)
+            .then(|| self.detection(event, render(&self.reason, event)))
+    }
+
+    /// Whether the event is one of the rule's calls and meets its condition.
+    pub fn matches(&self, event: &Event) -> bool {
+        self.concerns(event) && self.when.holds(event)
+    }
+
+    /// The rule's detection of an event whose reason is already written: its own, or its
+    /// failed attempt's.
+    pub fn detection(&self, event: &Event, reason: String) -> Detection {
         let attempt = event.error_code.is_some() && self.on_failure == OnFailure::Attempt;
         let (id, title, severity) = if attempt {
             (
@@ -109,16 +213,32 @@ impl Rule {
         } else {
             (self.id.clone(), self.title.clone(), self.severity)
         };
-        Some(Detection {
+        Detection {
             id,
             title,
             severity,
             tactic: self.tactic.clone(),
             technique: self.technique.clone(),
-            reason: render(&self.reason, event),
+            reason,
             tags: Vec::new(),
             attribution: None,
-        })
+        }
+    }
+
+    /// The reason of a threshold rule that fired: `{count}` and `{window}` filled in too.
+    pub fn threshold_reason(&self, event: &Event, count: u64, window_minutes: i64) -> String {
+        let window = if window_minutes == 1 {
+            "1 minute".to_string()
+        } else {
+            format!("{window_minutes} minutes")
+        };
+        render(
+            &self
+                .reason
+                .replace("{count}", &count.to_string())
+                .replace("{window}", &window),
+            event,
+        )
     }
 
     /// Whether the event is one of the calls this rule names. A seed event that names no

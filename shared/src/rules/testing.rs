@@ -7,6 +7,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::RuleFile;
+
+mod replay;
 use crate::event::Event;
 use crate::input::parse_value;
 
@@ -74,17 +76,21 @@ impl RuleCase {
 
     /// The case's record as the engine reads it.
     pub fn event(&self, reference: Option<&Path>) -> Result<Event, String> {
-        let record = self.record(reference)?;
-        parse_value(record)
-            .map_err(|error| format!("the record is not readable: {error}"))?
-            .pop()
-            .ok_or_else(|| "the record holds no event".to_string())?
-            .outcome
-            .map_err(|problems| {
-                let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                format!("the record is not a valid event: {}", problems.join("; "))
-            })
+        event_of(self.record(reference)?)
     }
+}
+
+/// A record as the engine reads it.
+pub(crate) fn event_of(record: Value) -> Result<Event, String> {
+    parse_value(record)
+        .map_err(|error| format!("the record is not readable: {error}"))?
+        .pop()
+        .ok_or_else(|| "the record holds no event".to_string())?
+        .outcome
+        .map_err(|problems| {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            format!("the record is not a valid event: {}", problems.join("; "))
+        })
 }
 
 /// The TrailDiscover reference data's `events` directory, when it is beside the project (or
@@ -200,14 +206,21 @@ pub fn run(files: &[RuleFile], reference: Option<&Path>) -> CaseReport {
                 name: case.name.clone(),
                 problem,
             };
-            let event = match case.event(reference) {
-                Ok(event) => event,
+            let outcome = case.record(reference).and_then(|record| {
+                let event = event_of(record.clone())?;
+                let fired = match file.rule.stateful {
+                    None => file.rule.evaluate(&event).map(|detection| detection.id),
+                    Some(_) => replay::fired(&file.rule, &record)?,
+                };
+                Ok((event, fired))
+            });
+            let (event, fired) = match outcome {
+                Ok(outcome) => outcome,
                 Err(problem) => {
                     report.failures.push(failure(problem));
                     continue;
                 }
             };
-            let fired = file.rule.evaluate(&event).map(|detection| detection.id);
             let actual = match &fired {
                 Some(id) if *id == file.rule.id => Expect::Fires,
                 Some(_) => Expect::Attempt,

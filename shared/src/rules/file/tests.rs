@@ -174,3 +174,80 @@ fn cases_say_where_their_record_comes_from() {
     assert_eq!(field, "tests[0].set");
     assert!(problem.contains("not a JSON pointer"), "{problem}");
 }
+
+#[test]
+fn stateful_rules_are_read_and_their_bounds_checked() {
+    let threshold = GOOD.replacen(
+        "tests:",
+        "threshold: {at_least: 5, within_minutes: 10, per: source_ip, distinct: /userIdentity/userName}\nreason: \"{count} within {window}\"\ntests:",
+        1,
+    );
+    let file = RuleFile::parse("acme.yaml", &threshold).expect("valid");
+    assert_eq!(
+        file.rule.stateful,
+        Some(crate::rules::Stateful::Threshold(crate::rules::Threshold {
+            at_least: 5,
+            within_minutes: 10,
+            per: crate::rules::Group::SourceIp,
+            distinct: Some("/userIdentity/userName".into()),
+        }))
+    );
+    let first_time = GOOD.replacen("tests:", "first_time: network\ntests:", 1);
+    assert_eq!(
+        RuleFile::parse("acme.yaml", &first_time)
+            .expect("valid")
+            .rule
+            .stateful,
+        Some(crate::rules::Stateful::FirstTime(
+            crate::rules::FirstTime::Network
+        ))
+    );
+
+    let cases = [
+        (
+            "threshold: {at_least: 1, within_minutes: 10, per: principal}",
+            "threshold.at_least",
+            "too few",
+        ),
+        (
+            "threshold: {at_least: 5, within_minutes: 90, per: principal}",
+            "threshold.within_minutes",
+            "outside 1–60",
+        ),
+        (
+            "threshold: {at_least: 5000, within_minutes: 10, per: principal, distinct: /a}",
+            "threshold.at_least",
+            "more than the 1000",
+        ),
+        (
+            "threshold: {at_least: 5, within_minutes: 10, per: principal, distinct: a.b}",
+            "threshold.distinct",
+            "not a JSON pointer",
+        ),
+        (
+            "threshold: {at_least: 5, within_minutes: 10, per: account}",
+            "threshold.per",
+            "unknown variant `account`",
+        ),
+        (
+            "threshold: {at_least: 5, within_minutes: 10, per: principal}\nfirst_time: call",
+            "first_time",
+            "not both",
+        ),
+        ("first_time: ever", "first_time", "unknown variant `ever`"),
+        ("first_time: call\nsignal: true", "signal", "cannot be one"),
+        (
+            "reason: \"{count} deleted\"",
+            "reason",
+            "only for a rule with a threshold",
+        ),
+    ];
+    for (added, field, problem) in cases {
+        let text = GOOD.replacen("tests:", &format!("{added}\ntests:"), 1);
+        let (named, said) = refused(&text);
+        assert!(
+            named == field && said.contains(problem),
+            "{added:?}: named {named:?}, said {said:?}; expected {field:?}, {problem:?}"
+        );
+    }
+}

@@ -1,0 +1,77 @@
+//! Counts for threshold rules: one group's matching calls (or distinct values of a field)
+//! within a sliding window of whole minutes, kept per minute so that every detector and
+//! `scan` count the same window the same way.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+/// One event counted toward a threshold rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub rule: String,
+    /// Whose calls count together: a principal, or a source address.
+    pub group: String,
+    /// The value the event counts as when distinct values are counted; `None` counts calls.
+    pub value: Option<String>,
+    pub at_least: u64,
+    pub within_minutes: i64,
+    pub event_id: String,
+}
+
+/// What counting an event found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tallied {
+    /// Calls (or distinct values) in the window ending with this event's minute, this one
+    /// included.
+    pub count: u64,
+    /// The count reached the threshold and this event reports the window (once per window
+    /// length; a run that goes on across a window's edge is reported once; a retry of the
+    /// reporting event reports again).
+    pub reports: bool,
+}
+
+/// One minute of a group's counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Minute {
+    pub calls: u64,
+    pub values: BTreeSet<String>,
+}
+
+/// The minute an instant falls in, as minutes since the epoch.
+pub fn minute_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(60)
+}
+
+/// The first minute of the window that ends with `minute`.
+pub fn window_start(minute: i64, within_minutes: i64) -> i64 {
+    minute - within_minutes + 1
+}
+
+/// The report window an instant falls in: a threshold is reported once per window length.
+pub fn report_window(at: DateTime<Utc>, within_minutes: i64) -> i64 {
+    at.timestamp().div_euclid(within_minutes.max(1) * 60)
+}
+
+/// The count of a window's minutes: calls, or distinct values across them.
+pub fn window_count<'a>(minutes: impl Iterator<Item = &'a Minute>, distinct: bool) -> u64 {
+    if distinct {
+        let mut values = BTreeSet::new();
+        for minute in minutes {
+            values.extend(minute.values.iter());
+        }
+        values.len() as u64
+    } else {
+        minutes.map(|minute| minute.calls).sum()
+    }
+}
+
+/// The count of the window ending with `minute`, from per-minute counts.
+pub fn count_in_window(minutes: &BTreeMap<i64, Minute>, tally: &Tally, minute: i64) -> u64 {
+    window_count(
+        minutes
+            .range(window_start(minute, tally.within_minutes)..=minute)
+            .map(|(_, counts)| counts),
+        tally.value.is_some(),
+    )
+}
