@@ -70,6 +70,8 @@ struct Cache {
     seen_bytes: usize,
     /// Threshold counts by item key (`T#<rule>#<group>`).
     tallies: HashMap<String, TallyCounts>,
+    /// About how many bytes the threshold counts' distinct values take.
+    tally_bytes: usize,
 }
 
 /// A threshold rule's per-minute counts for one group, as read.
@@ -423,13 +425,20 @@ impl ProfileStore for DynamoDbProfileStore {
         at: DateTime<Utc>,
         config: &BaselineConfig,
     ) -> Result<Tallied, StoreError> {
-        let mut cache = self.cache.lock().await;
+        let mut guard = self.cache.lock().await;
+        let cache = &mut *guard;
         let pk = cut(&format!("T#{}#{}", tally.rule, tally.group)).to_string();
         let minute = tally::minute_of(at);
         let start = tally::window_start(minute, tally.within_minutes);
-        if cache.tallies.len() >= CACHED_PRINCIPALS && !cache.tallies.contains_key(&pk) {
+        // Bounded in groups and in bytes: forgetting costs only reads (the table counts).
+        if (cache.tallies.len() >= CACHED_PRINCIPALS && !cache.tallies.contains_key(&pk))
+            || cache.tally_bytes > self.max_cache_bytes / 4
+        {
             cache.tallies.clear();
+            cache.tally_bytes = 0;
         }
+        let mut added = 0;
+        let mut dropped = 0;
         let counts = cache
             .tallies
             .entry(pk.clone())
@@ -454,10 +463,15 @@ impl ProfileStore for DynamoDbProfileStore {
             )
             .await?;
             for earlier in stale_from..minute {
-                match read.get(&(pk.clone(), minute_key(earlier))) {
-                    Some(item) => counts.minutes.insert(earlier, minute_counts(item)),
+                let replaced = match read.get(&(pk.clone(), minute_key(earlier))) {
+                    Some(item) => {
+                        let read = minute_counts(item);
+                        added += minute_bytes(&read);
+                        counts.minutes.insert(earlier, read)
+                    }
                     None => counts.minutes.remove(&earlier),
                 };
+                dropped += replaced.as_ref().map_or(0, minute_bytes);
             }
         }
         counts.read_for = counts.read_for.max(minute);
@@ -469,7 +483,12 @@ impl ProfileStore for DynamoDbProfileStore {
         .timestamp();
         let (current, full) = self.add_to_minute(&pk, minute, tally, expires).await?;
         if !full {
-            counts.minutes.insert(minute, current);
+            added += minute_bytes(&current);
+            dropped += counts
+                .minutes
+                .insert(minute, current)
+                .as_ref()
+                .map_or(0, minute_bytes);
         }
         let counted = tally::count_in_window(&counts.minutes, tally, minute);
         // A minute's set stops growing at the threshold, so a full one is the threshold.
@@ -479,7 +498,14 @@ impl ProfileStore for DynamoDbProfileStore {
             counted
         };
         let keep_from = tally::window_start(counts.read_for, tally.within_minutes);
-        counts.minutes.retain(|kept, _| *kept >= keep_from);
+        counts.minutes.retain(|kept, counts| {
+            let keep = *kept >= keep_from;
+            if !keep {
+                dropped += minute_bytes(counts);
+            }
+            keep
+        });
+        cache.tally_bytes = (cache.tally_bytes + added).saturating_sub(dropped);
         let reports = count >= tally.at_least
             && self
                 .claim_report(
@@ -938,6 +964,15 @@ fn cut(value: &str) -> &str {
 /// Zero-padded so minutes sort as text.
 fn minute_key(minute: i64) -> String {
     format!("MIN#{minute:012}")
+}
+
+/// What a minute's counts cost the cache, about.
+fn minute_bytes(minute: &Minute) -> usize {
+    48 + minute
+        .values
+        .iter()
+        .map(|value| value.len() + 48)
+        .sum::<usize>()
 }
 
 /// A minute item's counts.

@@ -13,7 +13,7 @@ use super::{ACCOUNT, Labelled};
 pub const FOREIGN_ACCOUNT: &str = "999988887777";
 
 /// The attacks the simulation inserts, by name.
-pub const ATTACKS: [&str; 11] = [
+pub const ATTACKS: [&str; 12] = [
     "stolen credentials used from a new network",
     "IAM persistence",
     "logging tampering",
@@ -25,6 +25,21 @@ pub const ATTACKS: [&str; 11] = [
     "privilege escalation through a policy version or trust change",
     "exfiltration by snapshot or object copy",
     "persistence through a Lambda or another user's access key",
+    "password spraying at the console",
+];
+
+/// The user names a sprayer tries: guessed, or gathered beforehand.
+const SPRAYED_NAMES: [&str; 10] = [
+    "admin",
+    "devops",
+    "backup",
+    "jenkins",
+    "deploy-user",
+    "support",
+    "test",
+    "ops",
+    "finance",
+    "marketing",
 ];
 
 /// What an intruder lists first to learn what a role may do.
@@ -107,6 +122,7 @@ impl Generator<'_> {
             escalation,
             copy,
             backdoor,
+            spraying,
         ] = ATTACKS;
         let region = instance.regions[0];
 
@@ -362,6 +378,29 @@ impl Generator<'_> {
                 at,
                 &origin,
             );
+        }
+
+        // Password spraying: one address tries one password on many users' console
+        // sign-ins within minutes. Every third name does not exist, which CloudTrail records
+        // as HIDDEN_DUE_TO_SECURITY_REASONS.
+        let mut at = self.attack_time(days);
+        let address = self.hostile_address();
+        let first = self.rng.usize(0..SPRAYED_NAMES.len());
+        for attempt in 0..self.rng.usize(8..13) {
+            at += Duration::seconds(self.rng.i64(5..40));
+            let name = SPRAYED_NAMES[(first + attempt) % SPRAYED_NAMES.len()];
+            let identity = if attempt % 3 == 2 {
+                json!({"type": "IAMUser", "accountId": ACCOUNT, "accessKeyId": "",
+                    "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"})
+            } else {
+                iam_user(name, "")
+            };
+            let mut login = self.console_login(&identity, at, &address);
+            login["responseElements"] = json!({"ConsoleLogin": "Failure"});
+            login["errorMessage"] = json!("Failed authentication");
+            login["additionalEventData"] = json!({"LoginTo": "https://console.aws.amazon.com/console/home",
+                "MobileVersion": "No", "MFAUsed": "No"});
+            self.out.push(Labelled::new(login, Some(spraying)));
         }
     }
 }

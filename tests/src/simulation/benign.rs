@@ -407,7 +407,12 @@ impl Generator<'_> {
         format!("{network}{}", self.rng.u8(1..255))
     }
 
-    fn console_login(&mut self, identity: &Value, at: DateTime<Utc>, address: &str) -> Value {
+    pub(super) fn console_login(
+        &mut self,
+        identity: &Value,
+        at: DateTime<Utc>,
+        address: &str,
+    ) -> Value {
         let mut record = record(
             self.rng,
             identity,
