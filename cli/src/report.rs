@@ -322,14 +322,7 @@ pub fn write_rules_table(out: &mut impl Write, rules: &[Rule]) -> io::Result<()>
         "ID", "SEVERITY", "TACTIC", "TECHNIQUE", "TITLE"
     )?;
     for rule in rules {
-        let mut calls = if rule.calls.is_empty() {
-            "(every call)".to_string()
-        } else {
-            rule.calls.join(", ")
-        };
-        if let Some(stateful) = &rule.stateful {
-            calls.push_str(&format!(" ({})", stateful.summary()));
-        }
+        let calls = calls_of(rule, "(every call)", str::to_string);
         writeln!(
             out,
             "{:<20}  {:<8}  {:<20}  {:<9}  {:<title_width$}  {calls}",
@@ -351,6 +344,24 @@ pub fn write_rules_jsonl(out: &mut impl Write, rules: &[Rule]) -> io::Result<()>
     out.flush()
 }
 
+/// A rule's calls as a table shows them, each written by `show`, and what a stateful rule
+/// counts.
+fn calls_of(rule: &Rule, every_call: &str, show: impl Fn(&str) -> String) -> String {
+    let mut calls = if rule.calls.is_empty() {
+        every_call.to_string()
+    } else {
+        rule.calls
+            .iter()
+            .map(|call| show(call))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(stateful) = &rule.stateful {
+        calls.push_str(&format!(" ({})", stateful.summary()));
+    }
+    calls
+}
+
 /// The README's detection table.
 pub fn write_rules_markdown(out: &mut impl Write, rules: &[Rule]) -> io::Result<()> {
     writeln!(
@@ -359,18 +370,7 @@ pub fn write_rules_markdown(out: &mut impl Write, rules: &[Rule]) -> io::Result<
     )?;
     writeln!(out, "| --- | --- | --- | --- | --- | --- |")?;
     for rule in rules {
-        let mut calls = if rule.calls.is_empty() {
-            "every call".to_string()
-        } else {
-            rule.calls
-                .iter()
-                .map(|call| format!("`{call}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if let Some(stateful) = &rule.stateful {
-            calls.push_str(&format!(" ({})", stateful.summary()));
-        }
+        let calls = calls_of(rule, "every call", |call| format!("`{call}`"));
         writeln!(
             out,
             "| {} | {} | {} | {}, {} | {} | {} |",

@@ -476,11 +476,7 @@ impl ProfileStore for DynamoDbProfileStore {
         }
         counts.read_for = counts.read_for.max(minute);
 
-        // Kept a day past any window that can count it.
-        let expires = (at.max(Utc::now())
-            + chrono::Duration::minutes(tally.within_minutes)
-            + chrono::Duration::days(1))
-        .timestamp();
+        let expires = kept_past(at, chrono::Duration::minutes(tally.within_minutes));
         let (current, full) = self.add_to_minute(&pk, minute, tally, expires).await?;
         if !full {
             added += minute_bytes(&current);
@@ -490,13 +486,7 @@ impl ProfileStore for DynamoDbProfileStore {
                 .as_ref()
                 .map_or(0, minute_bytes);
         }
-        let counted = tally::count_in_window(&counts.minutes, tally, minute);
-        // A minute's set stops growing at the threshold, so a full one is the threshold.
-        let count = if full {
-            counted.max(tally.at_least)
-        } else {
-            counted
-        };
+        let count = tally::count_in_window(&counts.minutes, tally, minute, full);
         let keep_from = tally::window_start(counts.read_for, tally.within_minutes);
         counts.minutes.retain(|kept, counts| {
             let keep = *kept >= keep_from;
@@ -618,9 +608,7 @@ impl DynamoDbProfileStore {
         at: DateTime<Utc>,
         config: &BaselineConfig,
     ) -> Result<u64, StoreError> {
-        // Kept a day past any window that can count it.
-        let expires =
-            (at.max(Utc::now()) + config.denied_window + chrono::Duration::days(1)).timestamp();
+        let expires = kept_past(at, config.denied_window);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -772,13 +760,7 @@ impl DynamoDbProfileStore {
                     .unwrap_or_default(),
                 false,
             )),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
-            {
-                Ok((Minute::default(), true))
-            }
+            Err(error) if condition_failed(&error) => Ok((Minute::default(), true)),
             Err(error) => Err(store_error(&error)),
         }
     }
@@ -933,15 +915,26 @@ pub(crate) async fn lower_first_seen(
         .await;
     match result {
         Ok(_) => Ok(()),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
+        Err(error) if condition_failed(&error) => Ok(()),
         Err(error) => Err(store_error(&error)),
     }
+}
+
+/// An `UpdateItem` refused by its condition: a domain outcome, not an error.
+fn condition_failed(
+    error: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+    >,
+) -> bool {
+    error
+        .as_service_error()
+        .is_some_and(|service| service.is_conditional_check_failed_exception())
+}
+
+/// The expiry of an item a sliding window counts: a day past any window that can count it
+/// (never in the past, or DynamoDB may delete what was just written).
+fn kept_past(at: DateTime<Utc>, window: chrono::Duration) -> i64 {
+    (at.max(Utc::now()) + window + chrono::Duration::days(1)).timestamp()
 }
 
 fn principal_key(principal: &str) -> String {

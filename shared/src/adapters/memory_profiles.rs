@@ -174,13 +174,7 @@ impl ProfileStore for MemoryProfileStore {
             }
             // Bounded: what no later window can reach goes (a day of slack for late events).
             let horizon = at - config.denied_window - chrono::Duration::days(1);
-            while profile
-                .denied
-                .first_key_value()
-                .is_some_and(|(time, _)| *time < horizon)
-            {
-                profile.denied.pop_first();
-            }
+            profile.denied = profile.denied.split_off(&horizon);
         }
         Ok(observation)
     }
@@ -224,12 +218,7 @@ impl ProfileStore for MemoryProfileStore {
             }
             None => bucket.calls += 1,
         }
-        let counted = tally::count_in_window(&counts.minutes, tally, minute);
-        let count = if full {
-            counted.max(tally.at_least)
-        } else {
-            counted
-        };
+        let count = tally::count_in_window(&counts.minutes, tally, minute, full);
         let reports = count >= tally.at_least
             && claim_report(
                 &mut counts.reported,
@@ -241,13 +230,7 @@ impl ProfileStore for MemoryProfileStore {
             );
         // What no later window can reach goes (a day of slack for late events).
         let horizon = tally::window_start(minute, tally.within_minutes) - 24 * 60;
-        while counts
-            .minutes
-            .first_key_value()
-            .is_some_and(|(first, _)| *first < horizon)
-        {
-            counts.minutes.pop_first();
-        }
+        counts.minutes = counts.minutes.split_off(&horizon);
         Ok(Tallied { count, reports })
     }
 

@@ -53,25 +53,30 @@ pub fn report_window(at: DateTime<Utc>, within_minutes: i64) -> i64 {
     at.timestamp().div_euclid(within_minutes.max(1) * 60)
 }
 
-/// The count of a window's minutes: calls, or distinct values across them.
-pub fn window_count<'a>(minutes: impl Iterator<Item = &'a Minute>, distinct: bool) -> u64 {
-    if distinct {
+/// The count of the window ending with `minute`, from per-minute counts: calls, or distinct
+/// values across the minutes. A minute's values stop growing at the threshold (`full`: the
+/// event's value found no room), so a full minute counts as at least the threshold.
+pub fn count_in_window(
+    minutes: &BTreeMap<i64, Minute>,
+    tally: &Tally,
+    minute: i64,
+    full: bool,
+) -> u64 {
+    let window = minutes
+        .range(window_start(minute, tally.within_minutes)..=minute)
+        .map(|(_, counts)| counts);
+    let counted = if tally.value.is_some() {
         let mut values = BTreeSet::new();
-        for minute in minutes {
-            values.extend(minute.values.iter());
+        for counts in window {
+            values.extend(counts.values.iter());
         }
         values.len() as u64
     } else {
-        minutes.map(|minute| minute.calls).sum()
+        window.map(|counts| counts.calls).sum()
+    };
+    if full {
+        counted.max(tally.at_least)
+    } else {
+        counted
     }
-}
-
-/// The count of the window ending with `minute`, from per-minute counts.
-pub fn count_in_window(minutes: &BTreeMap<i64, Minute>, tally: &Tally, minute: i64) -> u64 {
-    window_count(
-        minutes
-            .range(window_start(minute, tally.within_minutes)..=minute)
-            .map(|(_, counts)| counts),
-        tally.value.is_some(),
-    )
 }

@@ -208,9 +208,9 @@ pub fn run(files: &[RuleFile], reference: Option<&Path>) -> CaseReport {
             };
             let outcome = case.record(reference).and_then(|record| {
                 let event = event_of(record.clone())?;
-                let fired = match file.rule.stateful {
+                let fired = match &file.rule.stateful {
                     None => file.rule.evaluate(&event).map(|detection| detection.id),
-                    Some(_) => replay::fired(&file.rule, &record)?,
+                    Some(stateful) => replay::fired(&file.rule, stateful, &record, &event)?,
                 };
                 Ok((event, fired))
             });

@@ -17,13 +17,18 @@ use crate::engine::Engine;
 use crate::event::Event;
 use crate::rules::{Rule, Stateful};
 
-/// The id the rule fired with on the case (its own or its `-ATTEMPT`), or none; a problem
-/// when it fired too soon or twice.
-pub(super) fn fired(rule: &Rule, record: &Value) -> Result<Option<String>, String> {
+/// The id a stateful rule fired with on the case's record (its own or its `-ATTEMPT`), or
+/// none; a problem when it fired too soon or twice. `event` is the record as read.
+pub(super) fn fired(
+    rule: &Rule,
+    stateful: &Stateful,
+    record: &Value,
+    event: &Event,
+) -> Result<Option<String>, String> {
     let engine = Engine::new(vec![rule.clone()], BaselineConfig::default());
     let store = MemoryProfileStore::default();
-    match &rule.stateful {
-        Some(Stateful::Threshold(threshold)) => {
+    match stateful {
+        Stateful::Threshold(threshold) => {
             for copy in 1..=threshold.at_least {
                 let mut record = record.clone();
                 set(&mut record, "/eventID", &json!(format!("case-copy-{copy}")));
@@ -48,8 +53,7 @@ pub(super) fn fired(rule: &Rule, record: &Value) -> Result<Option<String>, Strin
             }
             Ok(None)
         }
-        Some(Stateful::FirstTime(_)) => {
-            let event = event_of(record.clone())?;
+        Stateful::FirstTime(_) => {
             let config = engine.baseline();
             // The principal's history: other calls, across a learning period ending a day
             // before the case's call.
@@ -68,7 +72,7 @@ pub(super) fn fired(rule: &Rule, record: &Value) -> Result<Option<String>, Strin
                 set(&mut warm_up, "/eventTime", &json!(time(at)));
                 fired_on(&engine, &store, rule, &event_of(warm_up)?)?;
             }
-            let fired = fired_on(&engine, &store, rule, &event)?;
+            let fired = fired_on(&engine, &store, rule, event)?;
             if fired.is_some() {
                 let mut again = record.clone();
                 set(&mut again, "/eventID", &json!("case-second-call"));
@@ -80,7 +84,6 @@ pub(super) fn fired(rule: &Rule, record: &Value) -> Result<Option<String>, Strin
             }
             Ok(fired)
         }
-        None => Ok(rule.evaluate(&event_of(record.clone())?).map(|d| d.id)),
     }
 }
 
