@@ -6,26 +6,22 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cases;
+mod inputs;
+mod order;
 mod report;
 mod rules;
 mod s3;
+mod scan;
 mod sources;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
-use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::baseline::{BaselineConfig, SettingError};
-use trailwatch_shared::casebook::{Casebook, Triage};
-use trailwatch_shared::export;
 use trailwatch_shared::finding::FindingSettings;
 use trailwatch_shared::incident::IncidentSettings;
-use trailwatch_shared::ports::StoreError;
-use trailwatch_shared::sigma::SigmaRules;
-use trailwatch_shared::suppress::Suppressions;
-use trailwatch_shared::{Anomaly, Engine, Event, Severity};
+use trailwatch_shared::{Event, Severity};
 
 /// Exit code when `--fail-on` is met.
 pub(crate) const FOUND: u8 = 1;
@@ -49,8 +45,10 @@ enum Command {
     ///
     /// Reads files or directories of `.json`, `.json.gz` or JSON lines: CloudTrail delivery
     /// files, arrays or single CloudTrail records, EventBridge CloudTrail events, or
-    /// trailwatch events. Events are deduplicated by event id and evaluated in event-time
-    /// order across all files, and each principal's baseline learns as the scan goes. What
+    /// trailwatch events. Files are read one at a time in time order (CloudTrail's by the
+    /// delivery time in their names) and records put in event-time order within a window;
+    /// repeated event ids count once, and each principal's baseline learns as the scan goes.
+    /// Memory follows the window, not the input. What
     /// fires is grouped into findings (one per account, principal, detection and key in a
     /// window) and incidents (a principal's findings across ATT&CK tactics).
     Scan(Box<ScanArgs>),
@@ -114,6 +112,12 @@ struct ScanArgs {
     selection: Selection,
     #[command(flatten)]
     tuning: Tuning,
+    /// Minutes of event time within which records are put back in order (CloudTrail's files
+    /// overlap); a record later than that is still evaluated, out of order, and counted as
+    /// late. Memory grows with this window, not with the input.
+    #[arg(long, value_name = "MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(0..=1440))]
+    reorder_window_minutes: u32,
     /// Files, directories (walked for .json, .jsonl, .ndjson and their .gz forms) or
     /// s3://bucket/prefix addresses of a trail's bucket, in any mix.
     #[arg(required = true, value_name = "PATH")]
@@ -259,195 +263,12 @@ enum Format {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Scan(args) => scan(&args),
+        Command::Scan(args) => scan::run(&args),
         Command::Rules(args) => rules::command(&args),
         Command::Findings { command, target } => block_on(cases::findings(&command, &target)),
         Command::Incidents { command, target } => block_on(cases::incidents(&command, &target)),
         Command::Suppress { command, target } => block_on(cases::suppress(&command, &target)),
     }
-}
-
-fn scan(args: &ScanArgs) -> ExitCode {
-    let (engine, triage) = match scan_setup(args) {
-        Ok(setup) => setup,
-        Err(error) => {
-            eprintln!("trailwatch: {error}");
-            return ExitCode::from(USAGE);
-        }
-    };
-    let (addresses, files): (Vec<&PathBuf>, Vec<&PathBuf>) = args
-        .paths
-        .iter()
-        .partition(|path| path.to_str().is_some_and(|text| text.starts_with("s3://")));
-    let files: Vec<PathBuf> = files.into_iter().cloned().collect();
-    let mut loaded = sources::load(&files, &mut std::io::stderr());
-    if !addresses.is_empty() {
-        let read = block_on(load_s3(&addresses, &args.selection, &mut loaded));
-        if let Err(error) = read {
-            eprintln!("trailwatch: {error}");
-            return ExitCode::from(USAGE);
-        }
-    }
-    if loaded.files_read == 0 {
-        eprintln!("trailwatch: nothing could be read");
-        return ExitCode::from(USAGE);
-    }
-    let mut events = loaded.events;
-    events.retain(|event| args.selection.admits(event));
-    // Delivery files repeat events now and then: each is evaluated and counted once.
-    let before = events.len();
-    let mut seen = std::collections::HashSet::new();
-    events.retain(|event| seen.insert(event.event_id.clone()));
-    let repeated = before - events.len();
-    // Baselines only make sense in the order things happened.
-    events.sort_by_key(|event| event.event_time);
-    let mut cases = Casebook::new(triage);
-    let anomalies = match block_on(evaluate_in_order(&engine, &events, &mut cases)) {
-        Ok(anomalies) => anomalies,
-        // The in-memory store cannot fail; if it did, say so rather than print half a scan.
-        Err(error) => {
-            eprintln!("trailwatch: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let threshold = args.min_severity;
-    let findings: Vec<_> = cases
-        .findings()
-        .into_iter()
-        .filter(|finding| finding.severity >= threshold)
-        .collect();
-    let incidents: Vec<_> = cases
-        .incidents()
-        .into_iter()
-        .filter(|incident| incident.severity >= threshold)
-        .collect();
-    let mut stdout = std::io::stdout().lock();
-    let written = if args.stats {
-        report::write_stats(&mut stdout, &cases)
-    } else {
-        match args.format {
-            Format::Table => report::write_cases(&mut stdout, &incidents, &findings),
-            Format::Jsonl => {
-                let shown: Vec<&Anomaly> = anomalies
-                    .iter()
-                    .filter(|anomaly| anomaly.severity >= threshold)
-                    .collect();
-                report::write_jsonl(&mut stdout, &shown)
-            }
-            Format::Findings => report::write_jsonl(&mut stdout, &findings),
-            Format::Incidents => report::write_jsonl(&mut stdout, &incidents),
-            Format::Ocsf => {
-                report::write_values(&mut stdout, findings.iter().map(|f| export::ocsf(f)))
-            }
-            Format::Asff => {
-                report::write_values(&mut stdout, findings.iter().map(|f| export::asff(f, None)))
-            }
-        }
-    };
-    let read = report::Read {
-        files: loaded.files_read,
-        events: events.len(),
-        repeated,
-        rejected: loaded.rejected,
-    };
-    eprintln!("{}", report::summary(&read, &anomalies, &cases));
-    let status = finish(written);
-    let met = args.fail_on.is_some_and(|threshold| {
-        cases
-            .incidents()
-            .iter()
-            .any(|incident| incident.severity >= threshold)
-            || anomalies.iter().any(|anomaly| {
-                anomaly.severity >= threshold && !cases.is_wholly_suppressed(&anomaly.event_id)
-            })
-    });
-    if met && status == ExitCode::SUCCESS {
-        ExitCode::from(FOUND)
-    } else {
-        status
-    }
-}
-
-/// The engine and the triage a scan's options ask for.
-fn scan_setup(args: &ScanArgs) -> Result<(Engine, Triage), String> {
-    let config = args.tuning.config().map_err(|error| error.to_string())?;
-    let (findings, incidents) = args
-        .grouping
-        .settings()
-        .map_err(|error| error.to_string())?;
-    let suppressions = match &args.suppressions {
-        Some(path) => Suppressions::load(path).map_err(|error| error.to_string())?,
-        None => Suppressions::default(),
-    };
-    let mut engine = Engine::new(rules::catalog_with(args.rules.as_deref())?, config);
-    if let Some(dir) = &args.sigma {
-        let loaded = SigmaRules::load_dir(dir).map_err(|error| error.to_string())?;
-        for unsupported in &loaded.unsupported {
-            eprintln!(
-                "trailwatch: Sigma rule {} not loaded: {}",
-                unsupported.file.display(),
-                unsupported.reason
-            );
-        }
-        eprintln!(
-            "trailwatch: {} Sigma rules loaded from {}",
-            loaded.rules.len(),
-            dir.display()
-        );
-        engine = engine.with_sigma(loaded.rules);
-    }
-    Ok((
-        engine,
-        Triage {
-            findings,
-            incidents,
-            suppressions,
-        },
-    ))
-}
-
-/// Reads the `s3://` addresses, one object at a time.
-async fn load_s3(
-    addresses: &[&PathBuf],
-    selection: &Selection,
-    loaded: &mut sources::Loaded,
-) -> Result<(), String> {
-    let config = aws_config::load_from_env().await;
-    let client = aws_sdk_s3::Client::new(&config);
-    for address in addresses {
-        let text = address.to_string_lossy();
-        let url = s3::S3Url::parse(&text).unwrap_or_else(|| Err(format!("{text}: not s3://")))?;
-        s3::load(&client, &url, selection, loaded, &mut std::io::stderr()).await?;
-    }
-    Ok(())
-}
-
-/// Runs the engine over events already in event-time order, baselines learning as they go,
-/// and gathers what fires into findings and incidents.
-async fn evaluate_in_order(
-    engine: &Engine,
-    events: &[Event],
-    cases: &mut Casebook,
-) -> Result<Vec<Anomaly>, StoreError> {
-    let profiles = MemoryProfileStore::default();
-    let detected_at = chrono::Utc::now();
-    // indicatif draws only when stderr is a terminal.
-    let progress = ProgressBar::new(events.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} events, {per_sec}, {eta} left")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut anomalies = Vec::new();
-    for (done, event) in events.iter().enumerate() {
-        if let Some(anomaly) = engine.evaluate(event, &profiles, detected_at).await? {
-            cases.record(event, &anomaly);
-            anomalies.push(anomaly);
-        }
-        if done % 4096 == 0 {
-            progress.set_position(done as u64);
-        }
-    }
-    progress.finish_and_clear();
-    Ok(anomalies)
 }
 
 /// Runs a future to completion on a runtime of this thread (S3 reads, the in-memory stores).

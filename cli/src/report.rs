@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
-use trailwatch_shared::Anomaly;
 use trailwatch_shared::casebook::Casebook;
 use trailwatch_shared::finding::Finding;
 use trailwatch_shared::incident::Incident;
 use trailwatch_shared::rules::{Rule, attack};
+use trailwatch_shared::{Anomaly, Severity};
 
 /// One JSON object per item, one per line.
 pub fn write_jsonl<T: Serialize>(out: &mut impl Write, items: &[T]) -> io::Result<()> {
@@ -260,23 +260,32 @@ fn column_width(lengths: impl Iterator<Item = usize>, header: &str) -> usize {
 }
 
 /// What a scan read.
+#[derive(Default)]
 pub struct Read {
     pub files: usize,
     pub events: usize,
     /// Events dropped because their id came before.
     pub repeated: usize,
     pub rejected: usize,
+    /// Events that arrived after the reorder window had let later ones out.
+    pub late: usize,
+    /// Anomalies by severity, most severe first.
+    pub anomalies: BTreeMap<std::cmp::Reverse<Severity>, usize>,
 }
 
-/// One line for stderr: what was read and what was found.
-pub fn summary(read: &Read, anomalies: &[Anomaly], cases: &Casebook) -> String {
-    let mut by_severity = BTreeMap::new();
-    for anomaly in anomalies {
-        *by_severity
+impl Read {
+    pub fn count_anomaly(&mut self, anomaly: &Anomaly) {
+        *self
+            .anomalies
             .entry(std::cmp::Reverse(anomaly.severity))
             .or_insert(0) += 1;
     }
-    let breakdown: Vec<String> = by_severity
+}
+
+/// One line for stderr: what was read and what was found.
+pub fn summary(read: &Read, cases: &Casebook) -> String {
+    let breakdown: Vec<String> = read
+        .anomalies
         .iter()
         .map(|(severity, count)| format!("{count} {}", severity.0))
         .collect();
@@ -287,7 +296,7 @@ pub fn summary(read: &Read, anomalies: &[Anomaly], cases: &Casebook) -> String {
         "trailwatch: {} from {} → {}",
         plural(read.events, "event", "events"),
         plural(read.files, "file", "files"),
-        plural(anomalies.len(), "anomaly", "anomalies"),
+        plural(read.anomalies.values().sum(), "anomaly", "anomalies"),
     );
     if !breakdown.is_empty() {
         line.push_str(&format!(" ({})", breakdown.join(", ")));
@@ -310,6 +319,12 @@ pub fn summary(read: &Read, anomalies: &[Anomaly], cases: &Casebook) -> String {
     }
     if read.rejected > 0 {
         line.push_str(&format!("; {} invalid records skipped", read.rejected));
+    }
+    if read.late > 0 {
+        line.push_str(&format!(
+            "; {} late events evaluated out of order",
+            read.late
+        ));
     }
     line
 }

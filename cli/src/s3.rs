@@ -1,22 +1,16 @@
 //! `s3://bucket/prefix`: CloudTrail read straight from a trail's bucket. Dates choose the
 //! date-partitioned prefixes (`AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/`)
 //! instead of listing the whole bucket; each object is streamed and gunzipped as it is read,
-//! one at a time. Credentials, region and endpoint come from the SDK's usual configuration.
-
-use std::io::Write;
+//! one at a time, in the order of the delivery times in their names. Credentials, region and endpoint come from the SDK's usual configuration.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use chrono::{Days, NaiveDate};
-use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::adapters::sdk_error_text;
-use trailwatch_shared::collect::delivery::read_records;
 use trailwatch_shared::collect::keys::TrailKey;
-use trailwatch_shared::ports::ObjectSource;
-use trailwatch_shared::{Event, Problem};
 
 use crate::Selection;
-use crate::sources::{Loaded, PROBLEMS_SHOWN};
+use crate::inputs::Input;
 
 /// Most days one scan lists, so a typo in a date cannot list a decade of prefixes.
 const MAX_DAYS: u64 = 3_660;
@@ -63,83 +57,22 @@ pub fn day_prefixes(region_prefix: &str, since: NaiveDate, until: NaiveDate) -> 
         .collect()
 }
 
-/// Reads every CloudTrail log object the address and selection name.
-pub async fn load(
+/// Every CloudTrail log object the address and selection name, to be read in time order.
+pub async fn inputs(
     client: &Client,
     url: &S3Url,
     selection: &Selection,
-    loaded: &mut Loaded,
-    diagnostics: &mut impl Write,
-) -> Result<(), String> {
-    let mut keys = Vec::new();
+) -> Result<Vec<Input>, String> {
+    let mut inputs = Vec::new();
     for prefix in prefixes(client, url, selection).await? {
-        keys.extend(list(client, &url.bucket, &prefix, None).await?.0);
-    }
-    let source = S3ObjectSource::new(client.clone());
-    for key in keys {
-        let name = format!("s3://{}/{key}", url.bucket);
-        if TrailKey::of(&key).skip_reason().is_some() {
-            continue;
-        }
-        let dated_out = key_date(&key).is_some_and(|date| !selection.may_hold(date));
-        if dated_out {
-            continue;
-        }
-        match read_object(&source, &url.bucket, &key).await {
-            Ok((events, problems)) => {
-                loaded.files_read += 1;
-                loaded.events.extend(events);
-                report_problems(&name, &problems, loaded, diagnostics);
-            }
-            Err(error) => {
-                let _ = writeln!(diagnostics, "trailwatch: skipping {name}: {error}");
+        for key in list(client, &url.bucket, &prefix, None).await?.0 {
+            let dated_out = key_date(&key).is_some_and(|date| !selection.may_hold(date));
+            if TrailKey::of(&key).skip_reason().is_none() && !dated_out {
+                inputs.push(Input::s3(&url.bucket, key));
             }
         }
     }
-    Ok(())
-}
-
-fn report_problems(
-    name: &str,
-    problems: &[(usize, Vec<Problem>)],
-    loaded: &mut Loaded,
-    diagnostics: &mut impl Write,
-) {
-    loaded.rejected += problems.len();
-    for problem in problems
-        .iter()
-        .flat_map(|(_, list)| list)
-        .take(PROBLEMS_SHOWN)
-    {
-        let _ = writeln!(diagnostics, "trailwatch: {name}: {problem}");
-    }
-}
-
-/// One object's valid events and, by record, the problems of the others.
-async fn read_object(
-    source: &S3ObjectSource,
-    bucket: &str,
-    key: &str,
-) -> Result<(Vec<Event>, Vec<(usize, Vec<Problem>)>), String> {
-    let reader = source.open(bucket, key).await.map_err(|e| e.to_string())?;
-    let bridge = tokio_util::io::SyncIoBridge::new(reader);
-    tokio::task::spawn_blocking(move || {
-        let mut events = Vec::new();
-        let mut problems = Vec::new();
-        let mut index = 0;
-        read_records(bridge, |record| {
-            match trailwatch_shared::input::parse_event(index, record) {
-                Ok(event) => events.push(event),
-                Err(found) => problems.push((index, found)),
-            }
-            index += 1;
-            Ok(())
-        })
-        .map_err(|error| error.to_string())?;
-        Ok((events, problems))
-    })
-    .await
-    .map_err(|error| error.to_string())?
+    Ok(inputs)
 }
 
 /// The prefixes to list: the address itself when it is a region's prefix or deeper; else

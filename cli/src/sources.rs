@@ -1,13 +1,13 @@
-//! Finding and reading the files a scan names: plain or gzipped JSON, or JSON lines.
+//! Finding the files a scan names: plain or gzipped JSON, or JSON lines. A trail's folders
+//! (`…/CloudTrail/<region>/YYYY/MM/DD/`) are not listed up front but a day at a time, so a
+//! year of an organization's files is never held as one list.
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use flate2::read::MultiGzDecoder;
-use serde_json::Value;
-use trailwatch_shared::collect::delivery::{Bounded, MAX_DECOMPRESSED_BYTES};
-use trailwatch_shared::{Event, Problem};
+use chrono::NaiveDate;
 
 /// File names a directory walk picks up; files named on the command line are always read.
 const EXTENSIONS: [&str; 6] = [
@@ -18,83 +18,94 @@ const EXTENSIONS: [&str; 6] = [
     ".jsonl.gz",
     ".ndjson.gz",
 ];
-/// Problems printed per file before the rest are only counted.
-pub const PROBLEMS_SHOWN: usize = 20;
 
-#[derive(Default)]
-pub struct Loaded {
-    pub events: Vec<Event>,
-    pub files_read: usize,
-    /// Records that were not valid events.
-    pub rejected: usize,
+/// The files `paths` name, and the day folders under them, to be listed when their day
+/// comes.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Files as given, and files under directories outside day folders, in name order.
+    pub files: Vec<PathBuf>,
+    /// Day folders (`YYYY/MM/DD`) by their day.
+    pub days: BTreeMap<NaiveDate, Vec<PathBuf>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum ReadError {
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("not JSON or JSON lines: {0}")]
-    NotJson(String),
-}
-
-/// Reads every file under `paths`; what cannot be read is reported on `diagnostics`, by
-/// name, and skipped.
-pub fn load(paths: &[PathBuf], diagnostics: &mut impl Write) -> Loaded {
-    let mut loaded = Loaded::default();
-    for file in files(paths, diagnostics) {
-        match read_values(&file) {
-            Ok(values) => {
-                loaded.files_read += 1;
-                add_events(&file, values, &mut loaded, diagnostics);
-            }
-            Err(error) => {
-                let _ = writeln!(
-                    diagnostics,
-                    "trailwatch: skipping {}: {error}",
-                    file.display()
-                );
-            }
-        }
-    }
-    loaded
-}
-
-fn files(paths: &[PathBuf], diagnostics: &mut impl Write) -> Vec<PathBuf> {
-    let mut files = Vec::new();
+/// Walks `paths`; a directory that cannot be read is reported on `diagnostics`.
+pub fn find(paths: &[PathBuf], diagnostics: &mut impl Write) -> Found {
+    let mut found = Found::default();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut files, diagnostics);
+            walk(path, &mut found, diagnostics);
         } else {
             // Read it even if it does not exist, so the error names it.
-            files.push(path.clone());
+            found.files.push(path.clone());
         }
     }
-    files
+    found
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut impl Write) {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
+/// The scanned files under a day folder, in name order.
+pub fn files_under(dir: &Path, diagnostics: &mut impl Write) -> Vec<PathBuf> {
+    let mut found = Found::default();
+    walk_all(dir, &mut found.files, diagnostics);
+    found.files
+}
+
+fn walk(dir: &Path, found: &mut Found, diagnostics: &mut impl Write) {
+    if let Some(day) = day_of_folder(dir) {
+        found.days.entry(day).or_default().push(dir.to_path_buf());
+        return;
+    }
+    for path in entries(dir, diagnostics) {
+        if path.is_dir() {
+            walk(&path, found, diagnostics);
+        } else if has_scanned_extension(&path) {
+            found.files.push(path);
+        }
+    }
+}
+
+fn walk_all(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut impl Write) {
+    for path in entries(dir, diagnostics) {
+        if path.is_dir() {
+            walk_all(&path, files, diagnostics);
+        } else if has_scanned_extension(&path) {
+            files.push(path);
+        }
+    }
+}
+
+/// A directory's entries in name order.
+fn entries(dir: &Path, diagnostics: &mut impl Write) -> Vec<PathBuf> {
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .collect();
+            paths.sort();
+            paths
+        }
         Err(error) => {
             let _ = writeln!(
                 diagnostics,
                 "trailwatch: skipping {}: {error}",
                 dir.display()
             );
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, files, diagnostics);
-        } else if has_scanned_extension(&path) {
-            files.push(path);
+            Vec::new()
         }
     }
+}
+
+/// The day of a trail's day folder: the path ends in `YYYY/MM/DD`.
+fn day_of_folder(dir: &Path) -> Option<NaiveDate> {
+    let mut parts = dir.components().rev().map(|part| part.as_os_str().to_str());
+    let (day, month, year) = (parts.next()??, parts.next()??, parts.next()??);
+    let digits = |text: &str, length: usize| {
+        text.len() == length && text.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !(digits(year, 4) && digits(month, 2) && digits(day, 2)) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
 }
 
 fn has_scanned_extension(path: &Path) -> bool {
@@ -105,83 +116,27 @@ fn has_scanned_extension(path: &Path) -> bool {
     EXTENSIONS.iter().any(|extension| name.ends_with(extension))
 }
 
-/// A file's JSON documents: the whole file as one document, or one per line.
-fn read_values(path: &Path) -> Result<Vec<Value>, ReadError> {
-    let bytes = fs::read(path)?;
-    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut text = Vec::new();
-        Bounded::new(
-            MultiGzDecoder::new(bytes.as_slice()),
-            MAX_DECOMPRESSED_BYTES,
-        )
-        .read_to_end(&mut text)?;
-        text
-    } else {
-        bytes
-    };
-    match serde_json::from_slice::<Value>(&text) {
-        Ok(value) => Ok(vec![value]),
-        Err(whole_error) => {
-            let lines: Vec<&[u8]> = text
-                .split(|byte| *byte == b'\n')
-                .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-                .collect();
-            if lines.len() < 2 {
-                return Err(ReadError::NotJson(whole_error.to_string()));
-            }
-            lines
-                .iter()
-                .enumerate()
-                .map(|(number, line)| {
-                    serde_json::from_slice(line).map_err(|error| {
-                        ReadError::NotJson(format!("line {}: {error}", number + 1))
-                    })
-                })
-                .collect()
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn add_events(path: &Path, values: Vec<Value>, loaded: &mut Loaded, diagnostics: &mut impl Write) {
-    let mut shown = 0;
-    let mut offset = 0;
-    for value in values {
-        let parsed = match trailwatch_shared::parse_value(value) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                loaded.rejected += 1;
-                let _ = writeln!(diagnostics, "trailwatch: {}: {error}", path.display());
-                continue;
-            }
-        };
-        let count = parsed.len();
-        for item in parsed {
-            match item.outcome {
-                Ok(event) => loaded.events.push(event),
-                Err(problems) => {
-                    loaded.rejected += 1;
-                    for problem in problems {
-                        if shown < PROBLEMS_SHOWN {
-                            let problem = Problem {
-                                index: offset + problem.index,
-                                ..problem
-                            };
-                            let _ =
-                                writeln!(diagnostics, "trailwatch: {}: {problem}", path.display());
-                        }
-                        shown += 1;
-                    }
-                }
-            }
+    #[test]
+    fn day_folders_are_kept_for_later_and_other_files_found_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let trail = dir.path().join("AWSLogs/111122223333/CloudTrail/eu-west-1");
+        for day in ["2026/11/01", "2026/11/02"] {
+            std::fs::create_dir_all(trail.join(day)).unwrap();
+            std::fs::write(trail.join(day).join("a.json.gz"), b"").unwrap();
         }
-        offset += count;
-    }
-    if shown > PROBLEMS_SHOWN {
-        let _ = writeln!(
-            diagnostics,
-            "trailwatch: {}: {} more problems not shown",
-            path.display(),
-            shown - PROBLEMS_SHOWN
+        std::fs::write(dir.path().join("notes.jsonl"), b"").unwrap();
+        std::fs::write(dir.path().join("readme.txt"), b"").unwrap();
+        let found = find(&[dir.path().to_path_buf()], &mut Vec::new());
+        assert_eq!(found.files, [dir.path().join("notes.jsonl")]);
+        let days: Vec<String> = found.days.keys().map(ToString::to_string).collect();
+        assert_eq!(days, ["2026-11-01", "2026-11-02"]);
+        assert_eq!(
+            files_under(&found.days.values().next().unwrap()[0], &mut Vec::new()),
+            [trail.join("2026/11/01/a.json.gz")]
         );
     }
 }

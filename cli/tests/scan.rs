@@ -616,9 +616,11 @@ fn hostile_files_are_skipped_with_their_reason_and_the_good_one_is_scanned() {
         "truncated.json.gz",
         &delivery_gz[..delivery_gz.len() / 2],
     );
-    // 300 gzip members of 1 MiB of zeros each: 300 MiB from a file of about 300 KB.
-    let member = gzip(vec![0u8; 1024 * 1024]);
-    let bomb = write(dir.path(), "bomb.json.gz", &member.repeat(300));
+    // A delivery file's start, then 300 gzip members of 1 MiB of spaces each: 300 MiB from a
+    // file of about 300 KB, JSON all the way to the limit.
+    let mut bombed = gzip(r#"{"Records": ["#);
+    bombed.extend(gzip(vec![b' '; 1024 * 1024]).repeat(300));
+    let bomb = write(dir.path(), "bomb.json.gz", &bombed);
     let mut bad_utf8 = br#"{"Records": [{"eventID": ""#.to_vec();
     bad_utf8.extend_from_slice(&[0xff, 0xfe]);
     bad_utf8.extend_from_slice(br#""}]}"#);
@@ -657,4 +659,82 @@ fn hostile_files_are_skipped_with_their_reason_and_the_good_one_is_scanned() {
             .unwrap_or_else(|| panic!("{file} is named: {errors}"));
         assert!(line.contains("skipping") && line.contains(reason), "{line}");
     }
+}
+
+/// A root call at a time of 2026-11-02.
+fn root_call_at(id: &str, time: &str) -> Value {
+    let mut record = call(id.into(), 0, root(), "ListBuckets", None);
+    record["eventTime"] = format!("2026-11-02T{time}Z").into();
+    record
+}
+
+fn anomaly_ids(output: &Output) -> Vec<String> {
+    jsonl(output)
+        .iter()
+        .map(|a| a["event_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn delivery_files_are_read_in_the_order_their_names_give_and_late_records_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let put = |folder: &str, name: &str, records: Vec<Value>| {
+        let folder = dir.path().join(folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        write(
+            &folder,
+            name,
+            &gzip(json!({"Records": records}).to_string()),
+        );
+    };
+    // The walk meets the later delivery first: its folder sorts first.
+    put(
+        "a-us-west-2",
+        "111122223333_CloudTrail_us-west-2_20261102T0930Z_a1.json.gz",
+        vec![root_call_at("at-0925", "09:25:00")],
+    );
+    put(
+        "b-eu-west-1",
+        "111122223333_CloudTrail_eu-west-1_20261102T0910Z_b1.json.gz",
+        vec![root_call_at("at-0905", "09:05:00")],
+    );
+    // A straggler 70 minutes behind the record before it in the same file.
+    put(
+        "b-eu-west-1",
+        "111122223333_CloudTrail_eu-west-1_20261102T1015Z_b2.json.gz",
+        vec![
+            root_call_at("at-1010", "10:10:00"),
+            root_call_at("straggler-0900", "09:00:00"),
+        ],
+    );
+    let path = dir.path().to_str().unwrap();
+
+    let output = scan(&["--format", "jsonl", path]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        anomaly_ids(&output),
+        ["at-0905", "at-0925", "straggler-0900", "at-1010"],
+        "beyond the 15-minute window the straggler is evaluated as it comes"
+    );
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("4 events from 3 files")
+            && errors.contains("1 late events evaluated out of order"),
+        "{errors}"
+    );
+
+    let wide = scan(&["--format", "jsonl", "--reorder-window-minutes", "90", path]);
+    assert_eq!(
+        anomaly_ids(&wide),
+        ["straggler-0900", "at-0905", "at-0925", "at-1010"]
+    );
+    assert!(!stderr(&wide).contains("late"), "{}", stderr(&wide));
+
+    let refused = scan(&["--reorder-window-minutes", "2000", path]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("--reorder-window-minutes"),
+        "{}",
+        stderr(&refused)
+    );
 }

@@ -1,11 +1,14 @@
-//! Reads a CloudTrail delivery file (`{"Records": [...]}`, gzipped or not) as a stream: one
-//! record at a time goes to the caller, so memory holds one record, not the file.
+//! Reads a CloudTrail delivery file (`{"Records": [...]}`, gzipped or not), or any file a
+//! scan takes, as a stream: one record at a time goes to the caller, so memory holds one
+//! record, not the file.
 
 use std::io::{BufRead, BufReader, Read};
 
 use flate2::read::MultiGzDecoder;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde_json::Value;
+
+use super::split::{SplitError, Splitter};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryFileError {
@@ -79,105 +82,287 @@ pub fn read_records<R: Read>(
 pub fn read_records_within<R: Read>(
     reader: R,
     limit: u64,
-    on_record: impl FnMut(Value) -> Result<(), String>,
+    mut on_record: impl FnMut(Value) -> Result<(), String>,
 ) -> Result<usize, DeliveryFileError> {
+    let mut source = decompressed(reader, limit)?;
+    read_document(&mut source, Shape::DeliveryFile, &mut |item| {
+        item.and_then(&mut on_record)
+    })
+}
+
+/// A line of JSON lines longer than this is refused.
+pub const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
+/// A first line longer than this is read as the start of a document, as a stream; shorter,
+/// it is read whole to tell JSON lines from one document.
+const FIRST_LINE_BYTES: u64 = 1024 * 1024;
+
+/// Any file a scan may be given, as a stream of records: a delivery file, an array of
+/// records (or of delivery files), one record or event, or JSON lines of any of these.
+/// `on_item` gets each record in order, or, for a JSON line that is not JSON, why; returns
+/// how many items there were. Memory holds one record (or one line), not the file.
+pub fn read_any_records<R: Read>(
+    reader: R,
+    limit: u64,
+    mut on_item: impl FnMut(Result<Value, String>) -> Result<(), String>,
+) -> Result<usize, DeliveryFileError> {
+    let corrupt = |error: std::io::Error| DeliveryFileError::Corrupt(error.to_string());
+    let mut source = decompressed(reader, limit)?;
+    let mut first = Vec::new();
+    (&mut source)
+        .take(FIRST_LINE_BYTES)
+        .read_until(b'\n', &mut first)
+        .map_err(corrupt)?;
+    let (only_line, blank_lines) = at_end(&mut source).map_err(corrupt)?;
+    if only_line {
+        return read_document(&mut first.as_slice(), Shape::Any, &mut on_item);
+    }
+    let first_is_whole = first.len() < FIRST_LINE_BYTES as usize
+        && serde_json::from_slice::<IgnoredAny>(&first).is_ok();
+    if !first_is_whole {
+        // One document over many lines, or one long line (then perhaps more documents after
+        // it): read as a stream.
+        return read_document(&mut first.chain(source), Shape::Any, &mut on_item);
+    }
+    let mut count = 0;
+    let mut line = first;
+    let mut number = 1;
+    // The blank lines at_end passed are not read again.
+    let mut next_number = 2 + blank_lines;
+    loop {
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            count += match read_document(&mut line.as_slice(), Shape::Any, &mut on_item) {
+                Ok(count) => count,
+                Err(DeliveryFileError::Corrupt(reason)) => {
+                    on_item(Err(format!("line {number}: {reason}")))
+                        .map_err(DeliveryFileError::Stopped)?;
+                    1
+                }
+                Err(stopped) => return Err(stopped),
+            };
+        }
+        line.clear();
+        let read = (&mut source)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut line)
+            .map_err(corrupt)?;
+        if read == 0 {
+            break;
+        }
+        number = next_number;
+        next_number += 1;
+        if line.len() == MAX_LINE_BYTES as usize && line.last() != Some(&b'\n') {
+            source.skip_until(b'\n').map_err(corrupt)?;
+            line.clear();
+            on_item(Err(format!(
+                "line {number}: longer than {}",
+                mebibytes(MAX_LINE_BYTES)
+            )))
+            .map_err(DeliveryFileError::Stopped)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// The file's bytes, gunzipped (and bounded by `limit`) when they start with gzip's magic.
+pub fn decompressed<'r, R: Read + 'r>(
+    reader: R,
+    limit: u64,
+) -> Result<Box<dyn BufRead + 'r>, DeliveryFileError> {
     let mut buffered = BufReader::with_capacity(64 * 1024, reader);
     let head = buffered
         .fill_buf()
         .map_err(|error| DeliveryFileError::Corrupt(error.to_string()))?;
-    let gzipped = head.starts_with(&[0x1f, 0x8b]);
-    let source: Box<dyn Read> = if gzipped {
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(BufReader::with_capacity(
             64 * 1024,
             Bounded::new(MultiGzDecoder::new(buffered), limit),
         ))
     } else {
         Box::new(buffered)
-    };
-    let mut stopped = None;
-    let mut deserializer = serde_json::Deserializer::from_reader(source);
-    let seed = DeliveryFile {
-        on_record,
+    })
+}
+
+/// Consumes whitespace: whether nothing else is left, and how many line ends it passed.
+fn at_end(source: &mut dyn BufRead) -> std::io::Result<(bool, usize)> {
+    let mut lines = 0;
+    loop {
+        let buffer = source.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((true, lines));
+        }
+        let blank = buffer
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        lines += buffer[..blank].iter().filter(|b| **b == b'\n').count();
+        let all_blank = blank == buffer.len();
+        source.consume(blank);
+        if !all_blank {
+            return Ok((false, lines));
+        }
+    }
+}
+
+/// Which documents a reader takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Only `{"Records": [...]}`.
+    DeliveryFile,
+    /// A delivery file, an array, or any other object (one record).
+    Any,
+}
+
+type OnItem<'f> = dyn FnMut(Result<Value, String>) -> Result<(), String> + 'f;
+
+/// Reads one JSON document, giving its records to `on_item` as they are read.
+fn read_document(
+    source: &mut dyn BufRead,
+    shape: Shape,
+    on_item: &mut OnItem<'_>,
+) -> Result<usize, DeliveryFileError> {
+    let mut split = Splitter::new(source);
+    let mut document = Document {
+        on_item,
         count: 0,
-        stopped: &mut stopped,
+        bytes: Vec::new(),
     };
-    let result = seed.deserialize(&mut deserializer).and_then(|count| {
-        deserializer.end()?;
-        Ok(count)
+    let read = match (split.next_token(), shape) {
+        (Ok(Some(b'{')), _) => document.object(&mut split, shape),
+        (Ok(Some(b'[')), Shape::Any) => document.array(&mut split),
+        (Ok(found), Shape::Any) => Err(split.unexpected(found, b"{[").into()),
+        (Ok(found), Shape::DeliveryFile) => Err(split.unexpected(found, b"{").into()),
+        (Err(error), _) => Err(error.into()),
+    };
+    let ended = read.and_then(|()| {
+        loop {
+            match (split.next_token()?, shape) {
+                (None, _) => return Ok(()),
+                // Documents one after another (JSON lines with a long first line).
+                (Some(b'{'), Shape::Any) => document.object(&mut split, shape)?,
+                (Some(b'['), Shape::Any) => document.array(&mut split)?,
+                (found, _) => return Err(split.unexpected(found, b"").into()),
+            }
+        }
     });
-    match (result, stopped) {
-        (_, Some(reason)) => Err(DeliveryFileError::Stopped(reason)),
-        (Ok(count), None) => Ok(count),
-        (Err(error), None) => Err(DeliveryFileError::Corrupt(error.to_string())),
+    match ended {
+        Ok(()) => Ok(document.count),
+        Err(Split::Stopped(reason)) => Err(DeliveryFileError::Stopped(reason)),
+        Err(Split::Io(error)) => Err(DeliveryFileError::Corrupt(error.to_string())),
+        Err(Split::Syntax(reason)) => {
+            Err(DeliveryFileError::Corrupt(format!("not JSON: {reason}")))
+        }
     }
 }
 
-struct DeliveryFile<'s, F> {
-    on_record: F,
+/// Why a document's reading ended early.
+enum Split {
+    Io(std::io::Error),
+    Syntax(String),
+    /// The caller asked to stop.
+    Stopped(String),
+}
+
+impl From<SplitError> for Split {
+    fn from(error: SplitError) -> Self {
+        match error {
+            SplitError::Io(error) => Split::Io(error),
+            SplitError::Syntax(reason) => Split::Syntax(reason),
+        }
+    }
+}
+
+struct Document<'a, 'f> {
+    on_item: &'a mut OnItem<'f>,
     count: usize,
-    stopped: &'s mut Option<String>,
+    /// The value being read, reused from one to the next.
+    bytes: Vec<u8>,
 }
 
-impl<'de, F: FnMut(Value) -> Result<(), String>> DeserializeSeed<'de> for DeliveryFile<'_, F> {
-    type Value = usize;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, F: FnMut(Value) -> Result<(), String>> Visitor<'de> for DeliveryFile<'_, F> {
-    type Value = usize;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str(r#"a CloudTrail delivery file, {"Records": [...]}"#)
+impl Document<'_, '_> {
+    fn give(&mut self, record: Value) -> Result<(), Split> {
+        self.count += 1;
+        (self.on_item)(Ok(record)).map_err(Split::Stopped)
     }
 
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<usize, A::Error> {
-        let mut found = false;
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "Records" {
-                found = true;
-                map.next_value_seed(Records { file: &mut self })?;
+    /// The value just copied into `bytes`, parsed.
+    fn parsed(&self) -> Result<Value, Split> {
+        serde_json::from_slice(&self.bytes)
+            .map_err(|error| Split::Syntax(format!("record {}: {error}", self.count)))
+    }
+
+    /// `{"Records": [...]}` gives its records; any other object (when `shape` allows) is one
+    /// record.
+    fn object(&mut self, split: &mut Splitter, shape: Shape) -> Result<(), Split> {
+        let mut streamed = false;
+        let mut fields = serde_json::Map::new();
+        let mut token = split.expect(b"\"}")?;
+        while token == b'"' {
+            split.value(b'"', &mut self.bytes)?;
+            let key: String = serde_json::from_slice(&self.bytes)
+                .map_err(|error| Split::Syntax(format!("a key: {error}")))?;
+            split.expect(b":")?;
+            let first = split
+                .next_token()?
+                .ok_or_else(|| split.unexpected(None, b"{[\""))?;
+            if key == "Records" && first == b'[' && !streamed {
+                streamed = true;
+                self.elements(split, |document, value| document.give(value))?;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                split.value(first, &mut self.bytes)?;
+                if shape == Shape::Any {
+                    fields.insert(key, self.parsed()?);
+                }
+            }
+            token = split.expect(b",}")?;
+            if token == b',' {
+                token = split.expect(b"\"")?;
             }
         }
-        if !found {
-            return Err(serde::de::Error::missing_field("Records"));
+        match (streamed, shape) {
+            (true, _) => Ok(()),
+            (false, Shape::DeliveryFile) => Err(Split::Syntax(
+                "missing field `Records` (a delivery file is {\"Records\": [...]})".into(),
+            )),
+            (false, Shape::Any) => self.give(Value::Object(fields)),
         }
-        Ok(self.count)
-    }
-}
-
-struct Records<'a, 's, F> {
-    file: &'a mut DeliveryFile<'s, F>,
-}
-
-impl<'de, F: FnMut(Value) -> Result<(), String>> DeserializeSeed<'de> for Records<'_, '_, F> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de, F: FnMut(Value) -> Result<(), String>> Visitor<'de> for Records<'_, '_, F> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("an array of CloudTrail records")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(record) = seq.next_element::<Value>()? {
-            self.file.count += 1;
-            if let Err(reason) = (self.file.on_record)(record) {
-                *self.file.stopped = Some(reason.clone());
-                return Err(serde::de::Error::custom(reason));
+    /// An array of records, or of delivery files.
+    fn array(&mut self, split: &mut Splitter) -> Result<(), Split> {
+        self.elements(split, |document, value| match value {
+            Value::Object(mut object) if matches!(object.get("Records"), Some(Value::Array(_))) => {
+                if let Some(Value::Array(records)) = object.remove("Records") {
+                    for record in records {
+                        document.give(record)?;
+                    }
+                }
+                Ok(())
             }
+            record => document.give(record),
+        })
+    }
+
+    /// Each element of the array whose `[` was just taken, parsed, to `each`.
+    fn elements(
+        &mut self,
+        split: &mut Splitter,
+        mut each: impl FnMut(&mut Self, Value) -> Result<(), Split>,
+    ) -> Result<(), Split> {
+        let mut token = split.next_token()?;
+        if token == Some(b']') {
+            return Ok(());
         }
-        Ok(())
+        loop {
+            let first = token.ok_or_else(|| split.unexpected(None, b"{"))?;
+            split.value(first, &mut self.bytes)?;
+            let value = self.parsed()?;
+            each(self, value)?;
+            if split.expect(b",]")? == b']' {
+                return Ok(());
+            }
+            token = split.next_token()?;
+        }
     }
 }
 
@@ -227,6 +412,75 @@ mod tests {
                 "{result:?}"
             );
         }
+    }
+
+    /// Every record (or why a line is not one) of a file read as a scan reads it.
+    fn any_records(bytes: &[u8]) -> Result<Vec<String>, DeliveryFileError> {
+        let mut items = Vec::new();
+        read_any_records(bytes, MAX_DECOMPRESSED_BYTES, |item| {
+            items.push(match item {
+                Ok(record) => record["eventID"].as_str().unwrap_or("?").to_string(),
+                Err(reason) => format!("error: {reason}"),
+            });
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    #[test]
+    fn a_scan_reads_every_shape_of_file_as_records() {
+        let ids = |list: &[&str]| -> Vec<String> { list.iter().map(|s| s.to_string()).collect() };
+        let delivery = r#"{"Records":[{"eventID":"a"},{"eventID":"b"}]}"#;
+        for (file, expected) in [
+            (delivery.to_string(), ids(&["a", "b"])),
+            // Pretty-printed over many lines, streamed.
+            (
+                "{\n  \"Records\": [\n    {\"eventID\": \"a\"},\n    {\"eventID\": \"b\"}\n  ]\n}\n"
+                    .to_string(),
+                ids(&["a", "b"]),
+            ),
+            // An array of records and delivery files.
+            (
+                format!(r#"[{{"eventID":"x"}}, {delivery}]"#),
+                ids(&["x", "a", "b"]),
+            ),
+            // One record, with a field that happens to be called Records.
+            (
+                r#"{"eventID":"r","Records":{"n":1}}"#.to_string(),
+                ids(&["r"]),
+            ),
+            // JSON lines: records and delivery files, blank lines, one line not JSON.
+            (
+                format!("{{\"eventID\":\"1\"}}\n\n{delivery}\nnot json\n{{\"eventID\":\"2\"}}"),
+                ids(&["1", "a", "b", "error: line 4: not JSON: expected `{` or `[` at byte 0, found `n`", "2"]),
+            ),
+        ] {
+            assert_eq!(any_records(file.as_bytes()).unwrap(), expected, "{file}");
+            assert_eq!(any_records(&gzip(file.as_bytes())).unwrap(), expected, "{file}");
+        }
+        let not_json = any_records(b"\x00\x01").unwrap_err();
+        assert!(
+            matches!(&not_json, DeliveryFileError::Corrupt(reason) if reason.starts_with("not JSON")),
+            "{not_json:?}"
+        );
+    }
+
+    #[test]
+    fn a_document_longer_than_a_first_line_may_be_is_read_as_a_stream() {
+        let record = format!(r#"{{"eventID":"a","pad":"{}"}}"#, "x".repeat(1024));
+        let count = (FIRST_LINE_BYTES as usize / record.len()) + 10;
+        let delivery = format!(r#"{{"Records":[{}]}}"#, vec![record; count].join(","));
+        // And JSON lines whose first line is that long.
+        let file = format!("{delivery}\n{delivery}\n");
+        let count = count * 2;
+        let mut seen = 0;
+        read_any_records(file.as_bytes(), MAX_DECOMPRESSED_BYTES, |item| {
+            assert!(item.is_ok());
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, count);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod keys;
 pub mod notification;
 pub mod pack;
+mod split;
 
 use tokio::sync::mpsc;
 

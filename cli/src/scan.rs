@@ -1,0 +1,438 @@
+//! `trailwatch scan` as a stream: inputs read one at a time in time order, each record
+//! parsed, selected, deduplicated and put in event-time order by a bounded window, then
+//! evaluated and counted into findings and incidents. Memory follows the window and the
+//! baselines, not the input.
+
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::pin::pin;
+use std::process::ExitCode;
+use std::task::{Context, Poll, Waker};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::runtime::Runtime;
+use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
+use trailwatch_shared::adapters::s3::S3ObjectSource;
+use trailwatch_shared::casebook::{Casebook, Triage};
+use trailwatch_shared::collect::delivery::{
+    DeliveryFileError, MAX_DECOMPRESSED_BYTES, read_any_records,
+};
+use trailwatch_shared::ports::{ObjectSource, StoreError};
+use trailwatch_shared::sigma::SigmaRules;
+use trailwatch_shared::suppress::Suppressions;
+use trailwatch_shared::{Anomaly, Engine, Event, Problem, Severity, export};
+
+use crate::inputs::{Input, Location, Plan};
+use crate::order::{RecentIds, Reorder};
+use crate::{FOUND, Format, ScanArgs, USAGE, finish, report, rules, s3, sources};
+
+/// Problems printed per file before the rest are only counted.
+const PROBLEMS_SHOWN: usize = 20;
+/// How long past the reorder window an event id is remembered, to recognise a repeat.
+const REPEAT_HORIZON: TimeDelta = TimeDelta::hours(1);
+
+pub fn run(args: &ScanArgs) -> ExitCode {
+    let (engine, triage) = match setup(args) {
+        Ok(setup) => setup,
+        Err(error) => {
+            eprintln!("trailwatch: {error}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("trailwatch: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut plan = match runtime.block_on(gather(args)) {
+        Ok(plan) => plan,
+        Err(error) => {
+            eprintln!("trailwatch: {error}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    let streams_anomalies = matches!(args.format, Format::Jsonl) && !args.stats;
+    let window = TimeDelta::minutes(i64::from(args.reorder_window_minutes));
+    let mut pass = Pass {
+        reorder: Reorder::new(window),
+        recent: RecentIds::new(window + REPEAT_HORIZON),
+        evaluation: Evaluation {
+            engine: &engine,
+            profiles: MemoryProfileStore::default(),
+            detected_at: Utc::now(),
+            cases: Casebook::new(triage),
+            read: report::Read::default(),
+            shown: streams_anomalies
+                .then(|| (args.min_severity, io::BufWriter::new(io::stdout().lock()))),
+            fail_on: args.fail_on,
+            met: false,
+        },
+        selection: &args.selection,
+        s3: None,
+    };
+    // indicatif draws only when stderr is a terminal.
+    let progress = ProgressBar::new(plan.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files and days, {msg}, {eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut halted = None;
+    'reading: while let Some((batch, taken)) = plan.next_batch(&mut io::stderr()) {
+        for input in &batch {
+            if let Err(halt) = pass.read_input(input, &runtime, &mut io::stderr()) {
+                halted = Some(halt);
+                break 'reading;
+            }
+        }
+        progress.inc(taken as u64);
+        progress.set_message(format!("{} events", pass.evaluation.read.events));
+    }
+    if halted.is_none() {
+        halted = pass.finish().err();
+    }
+    progress.finish_and_clear();
+    let Pass {
+        mut evaluation,
+        reorder,
+        ..
+    } = pass;
+    evaluation.read.late = reorder.late;
+    let flushed = match evaluation.shown.take() {
+        Some((_, mut shown)) => shown.flush(),
+        None => Ok(()),
+    };
+    if let Some(Halt::Store(error)) = &halted {
+        // The in-memory store cannot fail; if it did, say so rather than print half a scan.
+        eprintln!("trailwatch: {error}");
+        return ExitCode::FAILURE;
+    }
+    if evaluation.read.files == 0 {
+        eprintln!("trailwatch: nothing could be read");
+        return ExitCode::from(USAGE);
+    }
+    let written = match halted {
+        Some(Halt::Write(error)) => Err(error),
+        _ => flushed.and_then(|()| write_report(args, &mut io::stdout().lock(), &evaluation.cases)),
+    };
+    eprintln!("{}", report::summary(&evaluation.read, &evaluation.cases));
+    let status = finish(written);
+    let met = evaluation.met
+        || args.fail_on.is_some_and(|threshold| {
+            evaluation
+                .cases
+                .incidents()
+                .iter()
+                .any(|incident| incident.severity >= threshold)
+        });
+    if met && status == ExitCode::SUCCESS {
+        ExitCode::from(FOUND)
+    } else {
+        status
+    }
+}
+
+/// What is printed once everything is read (anomalies as JSON lines are printed as found).
+fn write_report(args: &ScanArgs, out: &mut impl Write, cases: &Casebook) -> io::Result<()> {
+    let threshold = args.min_severity;
+    let findings: Vec<_> = cases
+        .findings()
+        .into_iter()
+        .filter(|finding| finding.severity >= threshold)
+        .collect();
+    let incidents: Vec<_> = cases
+        .incidents()
+        .into_iter()
+        .filter(|incident| incident.severity >= threshold)
+        .collect();
+    if args.stats {
+        return report::write_stats(out, cases);
+    }
+    match args.format {
+        Format::Table => report::write_cases(out, &incidents, &findings),
+        Format::Jsonl => out.flush(),
+        Format::Findings => report::write_jsonl(out, &findings),
+        Format::Incidents => report::write_jsonl(out, &incidents),
+        Format::Ocsf => report::write_values(out, findings.iter().map(|f| export::ocsf(f))),
+        Format::Asff => report::write_values(out, findings.iter().map(|f| export::asff(f, None))),
+    }
+}
+
+/// The engine and the triage a scan's options ask for.
+fn setup(args: &ScanArgs) -> Result<(Engine, Triage), String> {
+    let config = args.tuning.config().map_err(|error| error.to_string())?;
+    let (findings, incidents) = args
+        .grouping
+        .settings()
+        .map_err(|error| error.to_string())?;
+    let suppressions = match &args.suppressions {
+        Some(path) => Suppressions::load(path).map_err(|error| error.to_string())?,
+        None => Suppressions::default(),
+    };
+    let mut engine = Engine::new(rules::catalog_with(args.rules.as_deref())?, config);
+    if let Some(dir) = &args.sigma {
+        let loaded = SigmaRules::load_dir(dir).map_err(|error| error.to_string())?;
+        for unsupported in &loaded.unsupported {
+            eprintln!(
+                "trailwatch: Sigma rule {} not loaded: {}",
+                unsupported.file.display(),
+                unsupported.reason
+            );
+        }
+        eprintln!(
+            "trailwatch: {} Sigma rules loaded from {}",
+            loaded.rules.len(),
+            dir.display()
+        );
+        engine = engine.with_sigma(loaded.rules);
+    }
+    Ok((
+        engine,
+        Triage {
+            findings,
+            incidents,
+            suppressions,
+        },
+    ))
+}
+
+/// Every input the paths name (local files and day folders, and the objects `s3://`
+/// addresses list), planned in the order to read them.
+async fn gather(args: &ScanArgs) -> Result<Plan, String> {
+    let (addresses, paths): (Vec<_>, Vec<_>) = args
+        .paths
+        .iter()
+        .partition(|path| path.to_str().is_some_and(|text| text.starts_with("s3://")));
+    let paths: Vec<_> = paths.into_iter().cloned().collect();
+    let found = sources::find(&paths, &mut io::stderr());
+    let mut singles: Vec<Input> = found.files.into_iter().map(Input::local).collect();
+    if !addresses.is_empty() {
+        let config = aws_config::load_from_env().await;
+        let client = aws_sdk_s3::Client::new(&config);
+        for address in addresses {
+            let text = address.to_string_lossy();
+            let url =
+                s3::S3Url::parse(&text).unwrap_or_else(|| Err(format!("{text}: not s3://")))?;
+            singles.extend(s3::inputs(&client, &url, &args.selection).await?);
+        }
+    }
+    Ok(Plan::new(singles, found.days))
+}
+
+/// Why a scan stopped before its end.
+enum Halt {
+    Store(StoreError),
+    /// The output could not be written (a closed pipe, a full disk).
+    Write(io::Error),
+}
+
+impl std::fmt::Display for Halt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Halt::Store(error) => write!(f, "{error}"),
+            Halt::Write(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+/// One scan's reading: inputs to events, in order.
+struct Pass<'a, W: Write> {
+    reorder: Reorder,
+    recent: RecentIds,
+    evaluation: Evaluation<'a, W>,
+    selection: &'a crate::Selection,
+    /// Built at the first S3 object.
+    s3: Option<S3ObjectSource>,
+}
+
+impl<W: Write> Pass<'_, W> {
+    /// Reads one input through; what cannot be read is named on `diagnostics` and skipped.
+    fn read_input(
+        &mut self,
+        input: &Input,
+        runtime: &Runtime,
+        diagnostics: &mut impl Write,
+    ) -> Result<(), Halt> {
+        let name = input.name();
+        let reader = match self.open(input, runtime) {
+            Ok(reader) => reader,
+            Err(error) => {
+                let _ = writeln!(diagnostics, "trailwatch: skipping {name}: {error}");
+                return Ok(());
+            }
+        };
+        let mut records = 0;
+        let mut problems_seen = 0;
+        let mut halt = None;
+        let read = read_any_records(reader, MAX_DECOMPRESSED_BYTES, |item| {
+            let index = records;
+            records += 1;
+            let outcome = item
+                .map_err(|problem| {
+                    vec![Problem {
+                        index,
+                        field: String::new(),
+                        problem,
+                    }]
+                })
+                .and_then(|record| trailwatch_shared::input::parse_event(index, record));
+            match outcome {
+                Ok(event) => self.take(event).map_err(|error| {
+                    let reason = error.to_string();
+                    halt = Some(error);
+                    reason
+                }),
+                Err(problems) => {
+                    self.evaluation.read.rejected += 1;
+                    for problem in problems {
+                        if problems_seen < PROBLEMS_SHOWN {
+                            let _ = writeln!(diagnostics, "trailwatch: {name}: {problem}");
+                        }
+                        problems_seen += 1;
+                    }
+                    Ok(())
+                }
+            }
+        });
+        if problems_seen > PROBLEMS_SHOWN {
+            let _ = writeln!(
+                diagnostics,
+                "trailwatch: {name}: {} more problems not shown",
+                problems_seen - PROBLEMS_SHOWN
+            );
+        }
+        match read {
+            Ok(_) => self.evaluation.read.files += 1,
+            Err(DeliveryFileError::Stopped(_)) => {
+                if let Some(halt) = halt {
+                    return Err(halt);
+                }
+            }
+            Err(DeliveryFileError::Corrupt(reason)) if records > 0 => {
+                // What came before the break was read and counts.
+                self.evaluation.read.files += 1;
+                let _ = writeln!(
+                    diagnostics,
+                    "trailwatch: skipping the rest of {name} after {records} records: {reason}"
+                );
+            }
+            Err(DeliveryFileError::Corrupt(reason)) => {
+                let _ = writeln!(diagnostics, "trailwatch: skipping {name}: {reason}");
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, input: &Input, runtime: &Runtime) -> Result<Box<dyn Read>, String> {
+        match &input.location {
+            Location::Local(path) => std::fs::File::open(path)
+                .map(|file| Box::new(file) as Box<dyn Read>)
+                .map_err(|error| error.to_string()),
+            Location::S3 { bucket, key } => {
+                let source = match &self.s3 {
+                    Some(source) => source,
+                    None => {
+                        let config = runtime.block_on(aws_config::load_from_env());
+                        self.s3
+                            .insert(S3ObjectSource::new(aws_sdk_s3::Client::new(&config)))
+                    }
+                };
+                let reader = runtime
+                    .block_on(source.open(bucket, key))
+                    .map_err(|error| error.to_string())?;
+                // Read as it downloads: blocking reads on this thread, the runtime beside it.
+                Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+                    reader,
+                    runtime.handle().clone(),
+                )))
+            }
+        }
+    }
+
+    /// An event read: selected, deduplicated, and let through the reorder window.
+    fn take(&mut self, event: Event) -> Result<(), Halt> {
+        if !self.selection.admits(&event) {
+            return Ok(());
+        }
+        if !self
+            .recent
+            .first(&event.event_id, event.event_time, self.reorder.released())
+        {
+            // Delivery files repeat events now and then: each is evaluated and counted once.
+            self.evaluation.read.repeated += 1;
+            return Ok(());
+        }
+        let evaluation = &mut self.evaluation;
+        self.reorder
+            .push(event, &mut |event| evaluation.evaluate(&event))
+    }
+
+    fn finish(&mut self) -> Result<(), Halt> {
+        let evaluation = &mut self.evaluation;
+        self.reorder
+            .finish(&mut |event| evaluation.evaluate(&event))
+    }
+}
+
+/// The engine's side of a scan: baselines learning in event-time order, what fires gathered
+/// into findings and incidents.
+struct Evaluation<'a, W: Write> {
+    engine: &'a Engine,
+    profiles: MemoryProfileStore,
+    detected_at: DateTime<Utc>,
+    cases: Casebook,
+    read: report::Read,
+    /// Where anomalies of a severity or above are printed as they are found.
+    shown: Option<(Severity, W)>,
+    fail_on: Option<Severity>,
+    /// Whether an anomaly not wholly suppressed met `fail_on`.
+    met: bool,
+}
+
+impl<W: Write> Evaluation<'_, W> {
+    fn evaluate(&mut self, event: &Event) -> Result<(), Halt> {
+        self.read.events += 1;
+        let evaluated = ready(
+            self.engine
+                .evaluate(event, &self.profiles, self.detected_at),
+        );
+        let Some(anomaly) = evaluated.map_err(Halt::Store)? else {
+            return Ok(());
+        };
+        self.cases.record(event, &anomaly);
+        self.read.count_anomaly(&anomaly);
+        self.met |= self.fail_on.is_some_and(|threshold| {
+            anomaly.severity >= threshold && !self.cases.is_wholly_suppressed(&anomaly.event_id)
+        });
+        self.show(&anomaly).map_err(Halt::Write)
+    }
+
+    fn show(&mut self, anomaly: &Anomaly) -> io::Result<()> {
+        match &mut self.shown {
+            Some((threshold, out)) if anomaly.severity >= *threshold => {
+                serde_json::to_writer(&mut *out, anomaly)?;
+                out.write_all(b"\n")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The result of a future that never waits: the in-memory stores answer at once, so the
+/// scan evaluates on this thread without a runtime's scheduling per event.
+fn ready<F: Future<Output = Result<T, StoreError>>, T>(future: F) -> Result<T, StoreError> {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => Err(StoreError::Request(
+            "the in-memory profile store waited, which it never should".into(),
+        )),
+    }
+}
