@@ -59,6 +59,7 @@ pub fn delivered_at(name: &str) -> Option<DateTime<Utc>> {
     let file = name.rsplit('/').next()?;
     file.split('_').find_map(|part| {
         let looks_like_time = part.len() == 14
+            && part.is_ascii()
             && part.as_bytes()[8] == b'T'
             && part.ends_with('Z')
             && part[..8]
@@ -205,6 +206,7 @@ mod tests {
         );
         assert_eq!(delivered_at("/logs/2026-11-02.jsonl"), None);
         assert_eq!(delivered_at("x_20261399T0915Z_y.json"), None, "month 13");
+        assert_eq!(delivered_at("x_2026ééT091Z_y.json"), None, "not ASCII");
     }
 
     #[test]

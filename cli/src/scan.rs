@@ -40,7 +40,10 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // One worker thread drives S3 downloads while this thread reads them through a blocking
+    // bridge (a current-thread runtime would drive no I/O outside its own block_on).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {

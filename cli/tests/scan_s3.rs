@@ -58,6 +58,22 @@ fn shifted(account: &str, region: &str, day: &str, tag: &str) -> String {
     file.to_string()
 }
 
+/// A delivery file with 4 MiB of hexadecimal noise beside its records.
+fn padded(file: &str) -> String {
+    let mut file: Value = serde_json::from_str(file).unwrap();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: String = (0..4 * 1024 * 1024)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            char::from_digit(((state >> 60) & 0xf) as u32, 16).unwrap()
+        })
+        .collect();
+    file["padding"] = json!(noise);
+    file.to_string()
+}
+
 #[tokio::test]
 async fn a_trail_bucket_is_scanned_by_date_account_and_region() {
     let Some(config) = local_endpoint("scan_s3").await else {
@@ -76,9 +92,16 @@ async fn a_trail_bucket_is_scanned_by_date_account_and_region() {
             "org/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/us-east-1/2026/11/02/111122223333_CloudTrail_us-east-1_20261102T0915Z_a.json.gz",
             shifted("111122223333", "us-east-1", "2026-11-02", "aaaaaaaa"),
         ),
+        // Megabytes that do not compress: the body arrives over many reads after the
+        // response's headers (a scan once waited forever for them).
         (
             "org/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/eu-west-1/2026/11/02/111122223333_CloudTrail_eu-west-1_20261102T0915Z_b.json.gz",
-            shifted("111122223333", "eu-west-1", "2026-11-02", "bbbbbbbb"),
+            padded(&shifted(
+                "111122223333",
+                "eu-west-1",
+                "2026-11-02",
+                "bbbbbbbb",
+            )),
         ),
         (
             "org/AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/us-east-1/2026/11/02/444455556666_CloudTrail_us-east-1_20261102T0915Z_c.json.gz",
