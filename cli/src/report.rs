@@ -13,10 +13,15 @@ use trailwatch_shared::{Anomaly, Severity};
 /// One JSON object per item, one per line.
 pub fn write_jsonl<T: Serialize>(out: &mut impl Write, items: &[T]) -> io::Result<()> {
     for item in items {
-        serde_json::to_writer(&mut *out, item)?;
-        out.write_all(b"\n")?;
+        write_line(out, item)?;
     }
     out.flush()
+}
+
+/// One item as one JSON line, unflushed.
+pub fn write_line<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, item)?;
+    out.write_all(b"\n")
 }
 
 pub fn write_values(
@@ -24,8 +29,7 @@ pub fn write_values(
     values: impl Iterator<Item = serde_json::Value>,
 ) -> io::Result<()> {
     for value in values {
-        serde_json::to_writer(&mut *out, &value)?;
-        out.write_all(b"\n")?;
+        write_line(out, &value)?;
     }
     out.flush()
 }

@@ -53,8 +53,8 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut plan = match runtime.block_on(gather(args)) {
-        Ok(plan) => plan,
+    let (mut plan, objects) = match runtime.block_on(gather(args)) {
+        Ok(gathered) => gathered,
         Err(error) => {
             eprintln!("trailwatch: {error}");
             return ExitCode::from(USAGE);
@@ -77,7 +77,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             met: false,
         },
         selection: &args.selection,
-        s3: None,
+        objects,
     };
     // indicatif draws only when stderr is a terminal.
     let progress = ProgressBar::new(plan.len() as u64).with_style(
@@ -204,8 +204,9 @@ fn setup(args: &ScanArgs) -> Result<(Engine, Triage), String> {
 }
 
 /// Every input the paths name (local files and day folders, and the objects `s3://`
-/// addresses list), planned in the order to read them.
-async fn gather(args: &ScanArgs) -> Result<Plan, String> {
+/// addresses list), planned in the order to read them; and, when there are addresses, the
+/// client that listed them, to read the objects with.
+async fn gather(args: &ScanArgs) -> Result<(Plan, Option<S3ObjectSource>), String> {
     let (addresses, paths): (Vec<_>, Vec<_>) = args
         .paths
         .iter()
@@ -213,6 +214,7 @@ async fn gather(args: &ScanArgs) -> Result<Plan, String> {
     let paths: Vec<_> = paths.into_iter().cloned().collect();
     let found = sources::find(&paths, &mut io::stderr());
     let mut singles: Vec<Input> = found.files.into_iter().map(Input::local).collect();
+    let mut objects = None;
     if !addresses.is_empty() {
         let config = aws_config::load_from_env().await;
         let client = aws_sdk_s3::Client::new(&config);
@@ -222,8 +224,9 @@ async fn gather(args: &ScanArgs) -> Result<Plan, String> {
                 s3::S3Url::parse(&text).unwrap_or_else(|| Err(format!("{text}: not s3://")))?;
             singles.extend(s3::inputs(&client, &url, &args.selection).await?);
         }
+        objects = Some(S3ObjectSource::new(client));
     }
-    Ok(Plan::new(singles, found.days))
+    Ok((Plan::new(singles, found.days), objects))
 }
 
 /// Why a scan stopped before its end.
@@ -248,8 +251,8 @@ struct Pass<'a, W: Write> {
     recent: RecentIds,
     evaluation: Evaluation<'a, W>,
     selection: &'a crate::Selection,
-    /// Built at the first S3 object.
-    s3: Option<S3ObjectSource>,
+    /// What reads S3 objects, when the scan has any.
+    objects: Option<S3ObjectSource>,
 }
 
 impl<W: Write> Pass<'_, W> {
@@ -330,20 +333,16 @@ impl<W: Write> Pass<'_, W> {
         Ok(())
     }
 
-    fn open(&mut self, input: &Input, runtime: &Runtime) -> Result<Box<dyn Read>, String> {
+    fn open(&self, input: &Input, runtime: &Runtime) -> Result<Box<dyn Read>, String> {
         match &input.location {
             Location::Local(path) => std::fs::File::open(path)
                 .map(|file| Box::new(file) as Box<dyn Read>)
                 .map_err(|error| error.to_string()),
             Location::S3 { bucket, key } => {
-                let source = match &self.s3 {
-                    Some(source) => source,
-                    None => {
-                        let config = runtime.block_on(aws_config::load_from_env());
-                        self.s3
-                            .insert(S3ObjectSource::new(aws_sdk_s3::Client::new(&config)))
-                    }
-                };
+                let source = self
+                    .objects
+                    .as_ref()
+                    .ok_or("no S3 client: the object was not listed by this scan")?;
                 let reader = runtime
                     .block_on(source.open(bucket, key))
                     .map_err(|error| error.to_string())?;
@@ -417,8 +416,7 @@ impl<W: Write> Evaluation<'_, W> {
     fn show(&mut self, anomaly: &Anomaly) -> io::Result<()> {
         match &mut self.shown {
             Some((threshold, out)) if anomaly.severity >= *threshold => {
-                serde_json::to_writer(&mut *out, anomaly)?;
-                out.write_all(b"\n")
+                report::write_line(out, anomaly)
             }
             _ => Ok(()),
         }
