@@ -190,9 +190,12 @@ def run(state):
     dead_ids = set()
     for body in dead:
         try:
-            dead_ids.add(json.loads(body).get("eventID"))
-        except (ValueError, AttributeError):
-            pass
+            message = json.loads(body)
+        except ValueError:
+            continue
+        # The ingest function packs many events to a message; the redelivery sends one each.
+        records = message.get("Records", [message]) if isinstance(message, dict) else []
+        dead_ids.update(record.get("eventID") for record in records if isinstance(record, dict))
     evaluated = accepted_ids & set(stored)
     dead_lettered = (accepted_ids - evaluated) & dead_ids
     unaccounted = accepted_ids - evaluated - dead_lettered

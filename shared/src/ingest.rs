@@ -1,6 +1,6 @@
 //! The ingest API, independent of how the request arrived (API Gateway HTTP or REST API,
-//! function URL, local server): route, check, validate every event, enqueue the valid ones,
-//! and say exactly what happened to each.
+//! function URL, local server): route, check, validate every event, enqueue the valid ones
+//! packed many to a message, and say exactly what happened to each.
 
 use serde::Serialize;
 use serde_json::json;
@@ -11,6 +11,7 @@ pub use window::{DEFAULT_MAX_AGE_DAYS, EventTimeWindow, MAX_AGE_DAYS_VARIABLE};
 
 use crate::enqueue::enqueue;
 use crate::input::{self, BodyError, Problem};
+use crate::pack::Packer;
 use crate::ports::{EventQueue, IngestLedger, OutgoingMessage, QueuedEvent};
 
 /// Largest body we read; API Gateway and Lambda cap requests near 6 MB anyway.
@@ -158,25 +159,25 @@ pub async fn handle_noting<Q: EventQueue, L: IngestLedger>(
     };
 
     let mut report = IngestReport::default();
-    // (index, event id) of each valid event, and its queue message.
+    let packer = Packer::new(MAX_QUEUE_BODY_BYTES);
+    // Each valid event with its text, to be packed many to a message.
     let mut valid = Vec::new();
-    let mut messages = Vec::new();
     let now = chrono::Utc::now();
     for item in parsed {
         let problems = match item.outcome {
-            Ok(event) => match admit(item.index, &event, window, now) {
-                Ok(body) => {
-                    let mut attributes = vec![(ORIGIN_ATTRIBUTE, FROM_INGEST.to_string())];
-                    if let Some(caller) = request.caller {
-                        attributes.push((CALLER_ATTRIBUTE, caller.to_string()));
-                    }
-                    messages.push(OutgoingMessage {
-                        id: entry_id(item.index),
-                        body,
-                        attributes,
-                    });
+            Ok(event) => match admit(item.index, &event, window, now, &packer) {
+                Ok(text) => {
                     let (stream, minute) = crate::detect::receipt_key(&event);
-                    valid.push((item.index, event.event_id, stream, minute));
+                    valid.push((
+                        QueuedEvent {
+                            event_id: event.event_id,
+                            stream,
+                            minute,
+                            queued_at: now,
+                        },
+                        item.index,
+                        text,
+                    ));
                     continue;
                 }
                 Err(problem) => vec![problem],
@@ -192,29 +193,46 @@ pub async fn handle_noting<Q: EventQueue, L: IngestLedger>(
         report.rejected.extend(problems);
     }
 
+    let mut attributes = vec![(ORIGIN_ATTRIBUTE, FROM_INGEST.to_string())];
+    if let Some(caller) = request.caller {
+        attributes.push((CALLER_ATTRIBUTE, caller.to_string()));
+    }
+    let packed = packer.pack_all(
+        valid
+            .into_iter()
+            .map(|(event, index, text)| ((event, index), text)),
+    );
+    let mut messages = Vec::with_capacity(packed.len());
+    let mut members = Vec::with_capacity(packed.len());
+    for (position, (body, events)) in packed.into_iter().enumerate() {
+        messages.push(OutgoingMessage {
+            id: message_id(position),
+            body,
+            attributes: attributes.clone(),
+        });
+        members.push(events);
+    }
     let failures = enqueue(queue, messages).await;
+    // A message's events share its fate; packs keep request order, and so does the answer.
     let mut queued = Vec::new();
-    for (index, event_id, stream, minute) in valid {
-        match failures
+    for (position, events) in members.into_iter().enumerate() {
+        let failure = failures
             .iter()
-            .find(|failure| failure.id == entry_id(index))
-        {
-            Some(failure) => {
-                tracing::error!(%event_id, reason = %failure.reason, "event not enqueued");
-                report.failed.push(Failed {
-                    index,
-                    event_id,
-                    reason: failure.reason.clone(),
-                });
-            }
-            None => {
-                queued.push(QueuedEvent {
-                    event_id: event_id.clone(),
-                    stream,
-                    minute,
-                    queued_at: now,
-                });
-                report.accepted.push(event_id)
+            .find(|failure| failure.id == message_id(position));
+        for (event, index) in events {
+            match failure {
+                Some(failure) => {
+                    tracing::error!(event_id = %event.event_id, reason = %failure.reason, "event not enqueued");
+                    report.failed.push(Failed {
+                        index,
+                        event_id: event.event_id,
+                        reason: failure.reason.clone(),
+                    });
+                }
+                None => {
+                    report.accepted.push(event.event_id.clone());
+                    queued.push(event);
+                }
             }
         }
     }
@@ -228,12 +246,13 @@ pub async fn handle_noting<Q: EventQueue, L: IngestLedger>(
     }
 }
 
-/// The event as one queue message, if its time is inside the window and it fits in one.
+/// The event's text for a queue message, if its time is inside the window and it fits in one.
 fn admit(
     index: usize,
     event: &crate::Event,
     window: &EventTimeWindow,
     now: chrono::DateTime<chrono::Utc>,
+    packer: &Packer,
 ) -> Result<String, Problem> {
     if let Some(problem) = window.problem(event.event_time, now) {
         return Err(Problem {
@@ -242,18 +261,11 @@ fn admit(
             problem,
         });
     }
-    let body = event.raw.to_string();
-    if body.len() > MAX_QUEUE_BODY_BYTES {
-        return Err(Problem {
-            index,
-            field: String::new(),
-            problem: format!(
-                "the event is {} bytes; at most {MAX_QUEUE_BODY_BYTES} fit in one queue message",
-                body.len()
-            ),
-        });
+    let text = event.raw.to_string();
+    match packer.refusal(index, text.len()) {
+        Some(problem) => Err(problem),
+        None => Ok(text),
     }
-    Ok(body)
 }
 
 /// `/ingest`, also under a REST API stage (`/Prod/ingest`) or with a trailing slash.
@@ -299,10 +311,10 @@ fn rejected_body(body_error: &BodyError) -> IngestResponse {
     }
 }
 
-/// The batch entry id of the event at `index`: unique in the request, and of the characters
-/// SQS allows.
-fn entry_id(index: usize) -> String {
-    format!("e{index}")
+/// The batch entry id of the packed message at `position`: unique in the request, and of
+/// the characters SQS allows.
+fn message_id(position: usize) -> String {
+    format!("m{position}")
 }
 
 #[cfg(test)]

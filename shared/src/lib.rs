@@ -23,6 +23,7 @@ pub mod finding;
 pub mod incident;
 pub mod ingest;
 pub mod input;
+pub mod pack;
 pub mod ports;
 pub mod publish;
 pub mod query;

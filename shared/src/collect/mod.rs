@@ -5,7 +5,6 @@
 pub mod delivery;
 pub mod keys;
 pub mod notification;
-pub mod pack;
 mod split;
 
 use tokio::sync::mpsc;
@@ -14,11 +13,11 @@ use crate::dead_letter::{DeadLetter, send_dead_letters};
 use crate::enqueue::{MAX_QUEUE_BODY_BYTES, enqueue};
 use crate::ingest::{FROM_S3, ORIGIN_ATTRIBUTE};
 use crate::input::{self, Problem};
+use crate::pack::Packer;
 use crate::ports::{EventQueue, ObjectError, ObjectSource, OutgoingMessage, SendFailure};
 use delivery::{DeliveryFileError, read_records};
 use keys::TrailKey;
 pub use notification::{Notification, ObjectRef};
-use pack::Packer;
 
 /// The message attribute naming the object a packed message came from.
 pub const OBJECT_ATTRIBUTE: &str = "trailwatch-object";
@@ -157,15 +156,8 @@ fn read_and_pack(
             }
         };
         let text = event.raw.to_string();
-        if !packer.fits_alone(text.len()) {
-            rejected.push(Problem {
-                index: position,
-                field: String::new(),
-                problem: format!(
-                    "the record is {} bytes; at most {MAX_QUEUE_BODY_BYTES} fit in one queue message",
-                    text.len()
-                ),
-            });
+        if let Some(problem) = packer.refusal(position, text.len()) {
+            rejected.push(problem);
             return Ok(());
         }
         match packer.push(&text) {

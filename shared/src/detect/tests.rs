@@ -180,6 +180,30 @@ async fn a_store_failure_fails_only_its_message() {
 }
 
 #[tokio::test]
+async fn a_packed_message_that_fails_midway_is_retried_whole_and_stores_each_anomaly_once() {
+    let store = PartlyDownStore {
+        inner: MemoryCaseStore::default(),
+        down_for: "e2",
+        refuses: false,
+    };
+    let profiles = MemoryProfileStore::default();
+    let records: Vec<serde_json::Value> = ["e1", "e2", "e3"]
+        .iter()
+        .map(|id| serde_json::from_str(&stop_logging_seed(id)).unwrap())
+        .collect();
+    let batch = [packed("p1", crate::ingest::FROM_INGEST, &records)];
+    let first = detect(&store, &profiles, &batch).await;
+    assert_eq!(first.failed_message_ids, vec!["p1"], "the whole message");
+    assert_eq!(store.inner.len(), 1, "e1 was stored before e2 failed");
+
+    // The retry, once the store answers: e1 is found stored, e2 and e3 are new.
+    let retry = detect(&store.inner, &profiles, &batch).await;
+    assert!(retry.failed_message_ids.is_empty());
+    assert_eq!((retry.anomalies_written, retry.duplicates), (2, 1));
+    assert_eq!(store.inner.len(), 3);
+}
+
+#[tokio::test]
 async fn what_the_store_will_always_refuse_is_dead_lettered_not_retried() {
     let store = PartlyDownStore {
         inner: MemoryCaseStore::default(),

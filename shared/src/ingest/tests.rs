@@ -88,8 +88,26 @@ async fn the_prototype_example_is_accepted_and_queued_as_sent() {
     assert_eq!(bodies.len(), 1);
     assert_eq!(
         serde_json::from_str::<Value>(&bodies[0]).unwrap(),
-        serde_json::from_str::<Value>(EXAMPLE).unwrap()
+        json!({"Records": [serde_json::from_str::<Value>(EXAMPLE).unwrap()]})
     );
+}
+
+/// The event ids a queued message carries, in order.
+fn ids_in(body: &str) -> Vec<String> {
+    let body: Value = serde_json::from_str(body).unwrap();
+    body["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["EventID"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A seed event of about 100 KiB: two fit in one queue message, three do not.
+fn big_seed(id: &str) -> Value {
+    let mut event = seed(id);
+    event["Notes"] = json!("x".repeat(100 * 1024));
+    event
 }
 
 #[tokio::test]
@@ -103,7 +121,9 @@ async fn valid_events_go_through_beside_invalid_neighbours() {
     assert_eq!(response.body["accepted"], json!(["one", "two"]));
     assert_eq!(response.body["rejected"][0]["index"], 1);
     assert_eq!(response.body["rejected"][0]["field"], "EventTimestamp");
-    assert_eq!(queue.bodies().len(), 2);
+    let bodies = queue.bodies();
+    assert_eq!(bodies.len(), 1, "one message carries both");
+    assert_eq!(ids_in(&bodies[0]), vec!["one", "two"]);
 }
 
 #[tokio::test]
@@ -258,36 +278,51 @@ async fn an_event_too_big_for_one_queue_message_is_rejected_alone() {
 }
 
 #[tokio::test]
-async fn batches_respect_the_entry_and_size_limits_of_sqs() {
+async fn events_are_packed_many_to_a_message_within_the_size_limit_of_sqs() {
     let queue = ScriptedQueue::default();
-    let events: Vec<Value> = (0..25).map(|i| seed(&format!("id{i}"))).collect();
+    let events: Vec<Value> = (0..500).map(|i| seed(&format!("id{i}"))).collect();
     let response = handle_any_past(&queue, post(json!(events).to_string().as_bytes())).await;
     assert_eq!(response.status, 202);
-    let sizes: Vec<usize> = queue.calls().iter().map(Vec::len).collect();
-    assert_eq!(sizes, vec![10, 10, 5]);
+    assert_eq!(response.body["accepted"].as_array().unwrap().len(), 500);
+    let calls = queue.calls();
+    assert_eq!(calls.len(), 1, "500 small events: one request");
+    assert_eq!(calls[0].len(), 1, "and one message");
+    assert_eq!(ids_in(&calls[0][0].body).len(), 500);
 
-    // Events of ~100 KiB: two fit under 256 KiB, a third does not.
+    // Events of ~100 KiB: two fit in a message, and one message in a request.
     let queue = ScriptedQueue::default();
-    let events: Vec<Value> = (0..5)
-        .map(|i| {
-            let mut event = seed(&format!("big{i}"));
-            event["Notes"] = json!("x".repeat(100 * 1024));
-            event
-        })
-        .collect();
+    let events: Vec<Value> = (0..5).map(|i| big_seed(&format!("big{i}"))).collect();
     let response = handle_any_past(&queue, post(json!(events).to_string().as_bytes())).await;
     assert_eq!(response.status, 202);
-    for call in queue.calls() {
-        let total: usize = call.iter().map(|message| message.body.len()).sum();
-        assert!(total <= MAX_MESSAGE_BYTES, "a batch of {total} bytes");
+    let calls = queue.calls();
+    let carried: Vec<Vec<Vec<String>>> = calls
+        .iter()
+        .map(|call| call.iter().map(|message| ids_in(&message.body)).collect())
+        .collect();
+    assert_eq!(
+        carried,
+        vec![
+            vec![vec!["big0", "big1"]],
+            vec![vec!["big2", "big3"]],
+            vec![vec!["big4"]]
+        ]
+    );
+    for call in &calls {
+        let total: usize = call.iter().map(OutgoingMessage::size).sum();
+        assert!(total <= MAX_MESSAGE_BYTES, "a request of {total} bytes");
     }
-    assert_eq!(queue.calls().len(), 3);
+    // Where the request came from travels with every message.
+    assert!(calls.iter().flatten().all(|message| {
+        message
+            .attributes
+            .contains(&(ORIGIN_ATTRIBUTE, FROM_INGEST.to_string()))
+    }));
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_entry_that_fails_once_is_retried_and_accepted() {
+async fn a_message_that_fails_once_is_retried_whole_and_accepted() {
     let queue = ScriptedQueue {
-        fail: vec![("e1", true)],
+        fail: vec![("m0", true)],
         only_first_call: true,
         ..Default::default()
     };
@@ -297,25 +332,36 @@ async fn an_entry_that_fails_once_is_retried_and_accepted() {
     assert_eq!(response.body["accepted"], json!(["a", "b", "c"]));
     let calls = queue.calls();
     assert_eq!(calls.len(), 2);
-    assert_eq!(
-        calls[1].iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
-        vec!["e1"]
-    );
+    assert_eq!(ids_in(&calls[1][0].body), vec!["a", "b", "c"]);
 }
 
 #[tokio::test(start_paused = true)]
-async fn what_never_reaches_the_queue_is_reported_failed_with_a_503() {
+async fn what_never_reaches_the_queue_is_reported_failed_event_by_event_with_a_503() {
     let queue = ScriptedQueue {
-        fail: vec![("e1", true)],
+        fail: vec![("m1", true)],
         ..Default::default()
     };
-    let body = json!([seed("a"), seed("b")]).to_string();
+    let body = json!([big_seed("a"), big_seed("b"), big_seed("c"), seed("d")]).to_string();
     let response = handle_any_past(&queue, post(body.as_bytes())).await;
     assert_eq!(response.status, 503);
-    assert_eq!(response.body["accepted"], json!(["a"]));
-    assert_eq!(response.body["failed"][0]["event_id"], "b");
-    assert_eq!(response.body["failed"][0]["index"], 1);
-    assert_eq!(queue.calls().len(), 3, "retried up to the attempt limit");
+    assert_eq!(response.body["accepted"], json!(["a", "b"]));
+    let failed: Vec<(u64, &str)> = response.body["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|failed| {
+            (
+                failed["index"].as_u64().unwrap(),
+                failed["event_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![(2, "c"), (3, "d")],
+        "the failed message's events"
+    );
+    assert_eq!(queue.calls().len(), 4, "one try of m0, three of m1");
 
     let down = ScriptedQueue {
         down: true,
@@ -335,7 +381,7 @@ async fn what_never_reaches_the_queue_is_reported_failed_with_a_503() {
 #[tokio::test]
 async fn a_failure_the_sender_caused_is_not_retried() {
     let queue = ScriptedQueue {
-        fail: vec![("e0", false)],
+        fail: vec![("m0", false)],
         ..Default::default()
     };
     let response = handle_any_past(&queue, post(json!([seed("a")]).to_string().as_bytes())).await;
@@ -513,6 +559,5 @@ async fn duplicate_keys_are_read_as_json_parsers_do_the_last_one_wins() {
     let queue = MemoryQueue::default();
     let response = handle_any_past(&queue, post(body)).await;
     assert_eq!(response.body["accepted"], json!(["last"]));
-    let queued: Value = serde_json::from_str(&queue.bodies()[0]).unwrap();
-    assert_eq!(queued["EventID"], "last");
+    assert_eq!(ids_in(&queue.bodies()[0]), vec!["last"]);
 }
