@@ -1,6 +1,8 @@
-use lambda_runtime::{Error, run, service_fn};
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
+use trailwatch_shared::adapters::usage::Usage;
 use trailwatch_shared::collect::Collector;
 
 #[tokio::main]
@@ -12,7 +14,9 @@ async fn main() -> Result<(), Error> {
         |_| "TRAIL_OBJECTS_DEAD_LETTER_QUEUE_URL must name the notifications' dead-letter queue",
     )?;
     let config = aws_config::load_from_env().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
+    // What each batch costs in SQS requests is logged with it.
+    let usage = Usage::default();
+    let sqs = usage.sqs(&config);
     let objects = S3ObjectSource::new(aws_sdk_s3::Client::new(&config));
     let events = SqsEventQueue::new(sqs.clone(), events_queue_url);
     let dead_letters = SqsEventQueue::new(sqs, dead_letter_url);
@@ -21,8 +25,20 @@ async fn main() -> Result<(), Error> {
         events: &events,
         dead_letters: &dead_letters,
     };
-    run(service_fn(|event| {
-        trailwatch_collector::handle(&collector, event)
+    let (collector, usage) = (&collector, &usage);
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let started = std::time::Instant::now();
+        usage.add_polled_batch(
+            event
+                .payload
+                .records
+                .iter()
+                .map(|message| message.body.as_deref().map_or(0, str::len))
+                .sum(),
+        );
+        let answer = trailwatch_collector::handle(collector, event).await;
+        usage.log_invocation(started.elapsed());
+        answer
     }))
     .await
 }

@@ -12,6 +12,7 @@ use trailwatch_shared::adapters::dynamodb_profiles::DynamoDbProfileStore;
 use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
 use trailwatch_shared::adapters::dynamodb_suppressions::DynamoDbSuppressionStore;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
+use trailwatch_shared::adapters::usage::Usage;
 use trailwatch_shared::baseline::BaselineConfig;
 use trailwatch_shared::casebook::{Triage, window_settings_from_env};
 use trailwatch_shared::detect::{RecentEvents, Stores};
@@ -70,10 +71,12 @@ async fn main() -> Result<(), Error> {
     let cases_table = required("CASES_TABLE")?;
     let config = aws_config::load_from_env().await;
     // Where messages no retry can help go at once; without it, they wait for the redrive.
+    // What each batch costs in DynamoDB capacity is logged with it.
+    let usage = Usage::default();
     let dead_letters = std::env::var("EVENTS_DEAD_LETTER_QUEUE_URL")
         .ok()
-        .map(|url| SqsEventQueue::new(aws_sdk_sqs::Client::new(&config), url));
-    let client = aws_sdk_dynamodb::Client::new(&config);
+        .map(|url| SqsEventQueue::new(usage.sqs(&config), url));
+    let client = usage.dynamodb(&config);
     let (findings, incidents) = window_settings_from_env()?;
     let packaged = trailwatch_detector::packaged_suppressions()?;
     tracing::info!(
@@ -121,6 +124,20 @@ async fn main() -> Result<(), Error> {
             .map(|table| DynamoDbSuppressionStore::new(client, table)),
         suppressions: LiveSuppressions::new(packaged, SUPPRESSIONS_REFRESH),
     };
-    let detector = &detector;
-    run(service_fn(move |event| detector.handle(event))).await
+    let (detector, usage) = (&detector, &usage);
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let started = std::time::Instant::now();
+        usage.add_polled_batch(
+            event
+                .payload
+                .records
+                .iter()
+                .map(|message| message.body.as_deref().map_or(0, str::len))
+                .sum(),
+        );
+        let answer = detector.handle(event).await;
+        usage.log_invocation(started.elapsed());
+        answer
+    }))
+    .await
 }

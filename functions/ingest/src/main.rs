@@ -1,6 +1,7 @@
 use lambda_http::{Error, run, service_fn};
 use trailwatch_shared::adapters::dynamodb_ledger::{DynamoDbIngestLedger, ledger_retention};
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
+use trailwatch_shared::adapters::usage::Usage;
 use trailwatch_shared::ingest::{EventTimeWindow, MAX_AGE_DAYS_VARIABLE};
 
 #[tokio::main]
@@ -11,18 +12,24 @@ async fn main() -> Result<(), Error> {
     let window =
         EventTimeWindow::from_variable(std::env::var(MAX_AGE_DAYS_VARIABLE).ok().as_deref())?;
     let config = aws_config::load_from_env().await;
-    let queue = SqsEventQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
+    // What each request costs in SQS and DynamoDB requests is logged with it.
+    let usage = Usage::default();
+    let queue = SqsEventQueue::new(usage.sqs(&config), queue_url);
     // What GET /events/{id} reads; without the table, nothing is noted.
     let ledger = match std::env::var("INGESTED_EVENTS_TABLE") {
         Ok(table) if !table.is_empty() => Some(DynamoDbIngestLedger::new(
-            aws_sdk_dynamodb::Client::new(&config),
+            usage.dynamodb(&config),
             table,
             ledger_retention()?,
         )),
         _ => None,
     };
-    run(service_fn(|request| {
-        trailwatch_ingest::handle(&queue, &ledger, &window, request)
+    let (queue, ledger, window, usage) = (&queue, &ledger, &window, &usage);
+    run(service_fn(move |request| async move {
+        let started = std::time::Instant::now();
+        let answer = trailwatch_ingest::handle(queue, ledger, window, request).await;
+        usage.log_invocation(started.elapsed());
+        answer
     }))
     .await
 }

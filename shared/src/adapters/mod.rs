@@ -26,6 +26,8 @@ pub mod s3;
 pub mod securityhub;
 #[cfg(feature = "aws")]
 pub mod sqs;
+#[cfg(feature = "aws")]
+pub mod usage;
 
 /// A DynamoDB error as the domain sees it: one DynamoDB will always refuse again is
 /// [`StoreError::Rejected`], anything else may pass on a retry.
