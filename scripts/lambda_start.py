@@ -53,9 +53,12 @@ class RuntimeApi(http.server.ThreadingHTTPServer):
         return f"127.0.0.1:{self.server_address[1]}"
 
     def reset(self):
+        """Ready for a new process. Requests of killed ones may still wait for work: they
+        wait on the old queue, so they never take the new process's invocations."""
         with self.lock:
             self.first_next = threading.Event()
             self.first_next_at = None
+            self.invocations = queue.Queue()
 
     def invoke(self, payload):
         """Queues an invocation; returns its request id."""
@@ -77,7 +80,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not self.server.first_next.is_set():
                 self.server.first_next_at = time.perf_counter()
                 self.server.first_next.set()
-        request_id, body = self.server.invocations.get()
+            invocations = self.server.invocations
+        request_id, body = invocations.get()
         deadline = int((time.time() + 900) * 1000)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

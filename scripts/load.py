@@ -14,7 +14,7 @@ Deploys template.yaml to LocalStack with Lambda (as scripts/stack_test.py does),
 It prints throughput, p50/p99 ingest latency per request, p50/p99 ingest-to-anomaly latency,
 and the ledger: accepted = evaluated + dead-lettered, zero unaccounted, each anomaly once.
 The queue's visibility timeout is lowered to 60 s for the run, so the crashed batch comes
-back within it (the template's 480 s would only make the run wait).
+back within it (the template's 660 s would only make the run wait).
 """
 
 import concurrent.futures

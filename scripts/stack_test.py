@@ -74,7 +74,7 @@ def load_template():
         return yaml.load(f, Loader=loader)
 
 
-def deployable(template, bucket):
+def deployable(template, bucket, extra_rules=True):
     for logical_id, binary in BINARIES.items():
         function = template["Resources"][logical_id]
         function.pop("Metadata", None)
@@ -88,8 +88,9 @@ def deployable(template, bucket):
     # it would under /opt.
     detector = template["Resources"]["DetectorFunction"]["Properties"]
     detector.pop("Layers", None)
-    detector["Environment"]["Variables"]["TRAILWATCH_SIGMA_DIR"] = SIGMA_DIR
-    detector["Environment"]["Variables"]["TRAILWATCH_RULES_DIR"] = RULES_DIR
+    if extra_rules:
+        detector["Environment"]["Variables"]["TRAILWATCH_SIGMA_DIR"] = SIGMA_DIR
+        detector["Environment"]["Variables"]["TRAILWATCH_RULES_DIR"] = RULES_DIR
     template["Outputs"]["IngestFunctionUrl"] = {"Value": {"Fn::GetAtt": ["IngestFunctionUrl", "FunctionUrl"]}}
     template["Outputs"]["QueryFunctionUrl"] = {"Value": {"Fn::GetAtt": ["QueryFunctionUrl", "FunctionUrl"]}}
     # LocalStack checks references before it applies the SAM transform, so the function roles
@@ -147,11 +148,13 @@ def anomaly(state, event_id):
     ).get("Item")
 
 
-def deploy(state):
+def deploy(state, extra_rules=True):
+    """Deploys the stack; `extra_rules` adds the Sigma rules and the example rule files to
+    the detector, as layers would (the default deployment has neither)."""
     s3.create_bucket(Bucket=state["bucket"])
     for binary in BINARIES.values():
         s3.put_object(Bucket=state["bucket"], Key=f"{binary}.zip", Body=zipped(binary))
-    template = deployable(load_template(), state["bucket"])
+    template = deployable(load_template(), state["bucket"], extra_rules)
     s3.create_bucket(Bucket=state["trail_bucket"])
     cfn.create_stack(
         StackName=state["stack"],
@@ -489,7 +492,7 @@ def poison_message_dead_lettered_at_once(state):
     assert "not valid JSON" in reason, reason
 
     # Once the invocation returns, the event source mapping deletes both messages: nothing
-    # waits out the 480 s visibility timeout for a retry.
+    # waits out the 660 s visibility timeout for a retry.
     def events_queue_empty():
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
         return attributes["ApproximateNumberOfMessages"] == "0" and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"

@@ -122,6 +122,10 @@ pub enum MessageError {
     Invalid(Vec<Problem>),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The function's deadline is near: the rest of the message waits for a retry (what was
+    /// evaluated is not evaluated again).
+    #[error("the deadline is near: {0} events of the message left for a retry")]
+    Deadline(usize),
 }
 
 impl MessageError {
@@ -131,6 +135,7 @@ impl MessageError {
         match self {
             MessageError::NoBody | MessageError::Unreadable(_) | MessageError::Invalid(_) => true,
             MessageError::Store(error) => matches!(error, StoreError::Rejected(_)),
+            MessageError::Deadline(_) => false,
         }
     }
 }
@@ -221,7 +226,8 @@ pub async fn process_batch<C: CaseStore, P: ProfileStore, R: ReceiptStore>(
             report.failed_message_ids.extend(left);
             break;
         }
-        match process_message(engine, &stores, message, now, &mut report, &mut batch).await {
+        let started = (message, stop_by);
+        match process_message(engine, &stores, started, now, &mut report, &mut batch).await {
             Ok(()) => {}
             Err(error) if error.is_permanent() => report.dead_letters.push(DeadLetter {
                 message_id: message.message_id.clone(),
@@ -299,10 +305,12 @@ async fn is_delivery_gap<R: ReceiptStore>(
     Ok(start.is_some_and(|since| event.event_time >= since))
 }
 
+/// Evaluates one message's events; a packed message holds hundreds, so the deadline
+/// (`stop_by`) is checked before each one.
 async fn process_message<C: CaseStore, P: ProfileStore, R: ReceiptStore>(
     engine: &Engine,
     stores: &Stores<'_, C, P, R>,
-    message: &IncomingMessage,
+    (message, stop_by): (&IncomingMessage, Option<Instant>),
     now: DateTime<Utc>,
     report: &mut BatchReport,
     batch: &mut BatchState,
@@ -322,7 +330,11 @@ async fn process_message<C: CaseStore, P: ProfileStore, R: ReceiptStore>(
     if !problems.is_empty() {
         return Err(MessageError::Invalid(problems));
     }
-    for event in events {
+    let total = events.len();
+    for (done, event) in events.into_iter().enumerate() {
+        if time_is_up(stop_by) {
+            return Err(MessageError::Deadline(total - done));
+        }
         report.events += 1;
         let key = receipt_key(&event);
         if evaluated_already(stores.receipts, stores.recent, batch, message, &event, &key).await? {

@@ -423,6 +423,76 @@ async fn near_the_deadline_no_message_is_started_and_all_are_left_for_a_retry() 
     assert_eq!(report.anomalies_written, 2);
 }
 
+/// A case store that takes its time, as DynamoDB across a network does.
+struct SlowStore {
+    inner: MemoryCaseStore,
+    delay: Duration,
+}
+
+impl CaseStore for SlowStore {
+    async fn record(
+        &self,
+        anomaly: &Anomaly,
+        contributions: &[Contribution],
+    ) -> Result<(PutOutcome, crate::casebook::Recorded), StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.record(anomaly, contributions).await
+    }
+
+    async fn finding(&self, id: &str) -> Result<Option<crate::finding::Finding>, StoreError> {
+        self.inner.finding(id).await
+    }
+
+    async fn incident(&self, id: &str) -> Result<Option<crate::incident::Incident>, StoreError> {
+        self.inner.incident(id).await
+    }
+}
+
+#[tokio::test]
+async fn a_packed_message_the_deadline_overtakes_is_left_for_a_retry_midway() {
+    let store = SlowStore {
+        inner: MemoryCaseStore::default(),
+        delay: Duration::from_millis(10),
+    };
+    let profiles = MemoryProfileStore::default();
+    let receipts = MemoryReceiptStore::default();
+    let recent = RecentEvents::default();
+    let records: Vec<serde_json::Value> = (0..60)
+        .map(|n| serde_json::from_str(&stop_logging_seed(&format!("e{n}"))).unwrap())
+        .collect();
+    let batch = [packed("p1", crate::ingest::FROM_INGEST, &records)];
+    let stores = || Stores {
+        cases: &store,
+        triage: triage(),
+        profiles: &profiles,
+        receipts: &receipts,
+        recent: &recent,
+    };
+    // 60 events of 10 ms each; the deadline comes within the first 100 ms.
+    let deadline = Instant::now() + DEADLINE_MARGIN + Duration::from_millis(100);
+    let first = process_batch(
+        &Engine::default(),
+        stores(),
+        &batch,
+        Utc::now(),
+        Some(deadline),
+    )
+    .await;
+    assert_eq!(
+        first.failed_message_ids,
+        vec!["p1"],
+        "retried, not dead-lettered"
+    );
+    assert!(first.dead_letters.is_empty());
+    assert!(first.events < 60, "stopped midway: {} events", first.events);
+
+    // The retry finishes what is left; nothing is stored twice.
+    let retry = process_batch(&Engine::default(), stores(), &batch, Utc::now(), None).await;
+    assert!(retry.failed_message_ids.is_empty());
+    assert_eq!(store.inner.len(), 60);
+    assert_eq!(retry.anomalies_written + first.anomalies_written, 60);
+}
+
 /// A profile store in an outage.
 struct DownProfiles;
 
