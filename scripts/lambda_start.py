@@ -208,7 +208,7 @@ def detector_under_load(api, binary, principals, per_principal, per_message, per
             request_id = api.invoke(sqs_event(batch))
             served = None
             while True:
-                kind, answered, at, body = api.answers.get(timeout=600)
+                kind, answered, at, body = api.answers.get(timeout=3600)
                 if answered != request_id:
                     continue
                 if kind == "served":
@@ -218,6 +218,8 @@ def detector_under_load(api, binary, principals, per_principal, per_message, per
                     sys.exit(f"the detector failed a batch: {body[:2000]!r}")
                 failed += len(json.loads(body).get("batchItemFailures", []))
                 durations.append((at - served) * 1000)
+                print(f"lambda_start: detector batch {len(durations)}/{len(batches)} in "
+                      f"{durations[-1] / 1000:.1f} s", file=sys.stderr)
                 break
         with open(f"/proc/{process.pid}/status") as status:
             fields = dict(line.split(":", 1) for line in status)
