@@ -1,3 +1,7 @@
+// The metered handler future (SDK calls inside the collector inside the runtime) nests deeper
+// than the default limit lets the compiler compute its layout.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use trailwatch_shared::adapters::s3::S3ObjectSource;
@@ -27,18 +31,10 @@ async fn main() -> Result<(), Error> {
     };
     let (collector, usage) = (&collector, &usage);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let started = std::time::Instant::now();
-        usage.add_polled_batch(
-            event
-                .payload
-                .records
-                .iter()
-                .map(|message| message.body.as_deref().map_or(0, str::len))
-                .sum(),
-        );
-        let answer = trailwatch_collector::handle(collector, event).await;
-        usage.log_invocation(started.elapsed());
-        answer
+        usage.add_polled_batch(trailwatch_detector::payload_bytes(&event.payload));
+        usage
+            .metered(trailwatch_collector::handle(collector, event))
+            .await
     }))
     .await
 }

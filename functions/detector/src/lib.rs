@@ -65,6 +65,15 @@ pub fn stop_by(context: &Context) -> Option<Instant> {
     Some(Instant::now() + left)
 }
 
+/// The bytes of an SQS batch's message bodies: what the poller's receive is billed by.
+pub fn payload_bytes(event: &SqsEvent) -> usize {
+    event
+        .records
+        .iter()
+        .map(|message| message.body.as_deref().map_or(0, str::len))
+        .sum()
+}
+
 /// The messages of an SQS batch as the domain reads them.
 pub fn incoming_messages(event: SqsEvent) -> Vec<IncomingMessage> {
     event

@@ -126,18 +126,8 @@ async fn main() -> Result<(), Error> {
     };
     let (detector, usage) = (&detector, &usage);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let started = std::time::Instant::now();
-        usage.add_polled_batch(
-            event
-                .payload
-                .records
-                .iter()
-                .map(|message| message.body.as_deref().map_or(0, str::len))
-                .sum(),
-        );
-        let answer = detector.handle(event).await;
-        usage.log_invocation(started.elapsed());
-        answer
+        usage.add_polled_batch(trailwatch_detector::payload_bytes(&event.payload));
+        usage.metered(detector.handle(event)).await
     }))
     .await
 }

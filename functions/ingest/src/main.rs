@@ -25,11 +25,8 @@ async fn main() -> Result<(), Error> {
         _ => None,
     };
     let (queue, ledger, window, usage) = (&queue, &ledger, &window, &usage);
-    run(service_fn(move |request| async move {
-        let started = std::time::Instant::now();
-        let answer = trailwatch_ingest::handle(queue, ledger, window, request).await;
-        usage.log_invocation(started.elapsed());
-        answer
+    run(service_fn(move |request| {
+        usage.metered(trailwatch_ingest::handle(queue, ledger, window, request))
     }))
     .await
 }

@@ -68,6 +68,14 @@ impl Usage {
         }
     }
 
+    /// Runs one invocation's handler, then logs what it asked of AWS with its time.
+    pub async fn metered<T>(&self, handler: impl std::future::Future<Output = T>) -> T {
+        let started = std::time::Instant::now();
+        let answer = handler.await;
+        self.log_invocation(started.elapsed());
+        answer
+    }
+
     /// Logs one invocation's counts and its handler time, and starts afresh.
     pub fn log_invocation(&self, handler_time: Duration) {
         let counts = self.take();
