@@ -53,7 +53,7 @@ PRICES = {
     "logs_gb": 0.50,  # CloudWatch Logs ingestion
 }
 USAGE_FIELDS = ("handler_ms", "dynamodb_read_units", "dynamodb_write_units", "dynamodb_requests",
-                "sqs_requests", "sqs_billed_requests")
+                "sqs_requests", "sqs_billed_requests", "polled_messages")
 
 
 def load_records():
@@ -188,8 +188,9 @@ def through_eventbridge(state, records):
                     "Detail": json.dumps(record)} for record in records[start:start + 10]]
         answer = events.put_events(Entries=entries)
         assert answer["FailedEntryCount"] == 0, answer
-    # EventBridge sends each event to the queue in a SendMessage of its own.
-    return {"eventbridge_events": len(records), "sqs_sends_by_aws": len(records)}
+    # EventBridge sends each event the rule matches to the queue in a SendMessage of its
+    # own: counted from the messages the detector was handed (see main).
+    return {"eventbridge_events": len(records), "sqs_sends_by_aws": "detector_messages"}
 
 
 def through_ingest(state, records):
@@ -243,12 +244,18 @@ def main():
             seconds = drained(state, started)
             time.sleep(3)  # the last invocation's log lines
             used = tally(state, started, time.time())
+            if extra.get("sqs_sends_by_aws") == "detector_messages":
+                extra["sqs_sends_by_aws"] = used.get("DetectorFunction", {}).get("polled_messages", 0)
             bill = dollars(used, extra)
+            # The ingest function writes to DynamoDB only its ledger (GET /events/{id}),
+            # which EventStatusHours=0 turns off.
+            ledger = used.get("IngestFunction", {}).get("dynamodb_write_units", 0) * PRICES["dynamodb_write_unit"]
             lambda_duration = sum(f["gb_seconds"] for f in used.values()) * PRICES["lambda_gb_second"]
             result["paths"][path] = {
                 "label": label, "seconds": seconds, "counted": extra, "functions": used,
                 "dollars_per_million": {part: cost / EVENTS * 1e6 for part, cost in bill.items()},
                 "total_per_million": sum(bill.values()) / EVENTS * 1e6,
+                "ledger_per_million": ledger / EVENTS * 1e6,
                 # Handler times here include LocalStack's DynamoDB round trips (tens of ms on
                 # this machine, single digits on AWS): the duration part is an upper bound.
                 "lambda_duration_per_million": lambda_duration / EVENTS * 1e6,

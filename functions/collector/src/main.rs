@@ -31,7 +31,10 @@ async fn main() -> Result<(), Error> {
     };
     let (collector, usage) = (&collector, &usage);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        usage.add_polled_batch(trailwatch_detector::payload_bytes(&event.payload));
+        usage.add_polled_batch(
+            trailwatch_detector::payload_bytes(&event.payload),
+            event.payload.records.len(),
+        );
         usage
             .metered(trailwatch_collector::handle(collector, event))
             .await

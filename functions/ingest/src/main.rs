@@ -1,5 +1,5 @@
 use lambda_http::{Error, run, service_fn};
-use trailwatch_shared::adapters::dynamodb_ledger::{DynamoDbIngestLedger, ledger_retention};
+use trailwatch_shared::adapters::dynamodb_ledger::ledger_from_env;
 use trailwatch_shared::adapters::sqs::SqsEventQueue;
 use trailwatch_shared::adapters::usage::Usage;
 use trailwatch_shared::ingest::{EventTimeWindow, MAX_AGE_DAYS_VARIABLE};
@@ -15,15 +15,8 @@ async fn main() -> Result<(), Error> {
     // What each request costs in SQS and DynamoDB requests is logged with it.
     let usage = Usage::default();
     let queue = SqsEventQueue::new(usage.sqs(&config), queue_url);
-    // What GET /events/{id} reads; without the table, nothing is noted.
-    let ledger = match std::env::var("INGESTED_EVENTS_TABLE") {
-        Ok(table) if !table.is_empty() => Some(DynamoDbIngestLedger::new(
-            usage.dynamodb(&config),
-            table,
-            ledger_retention()?,
-        )),
-        _ => None,
-    };
+    // What GET /events/{id} reads; without it, nothing is noted.
+    let ledger = ledger_from_env(usage.dynamodb(&config))?;
     let (queue, ledger, window, usage) = (&queue, &ledger, &window, &usage);
     run(service_fn(move |request| {
         usage.metered(trailwatch_ingest::handle(queue, ledger, window, request))

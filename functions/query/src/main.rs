@@ -1,7 +1,7 @@
 use lambda_http::{Error, run, service_fn};
 use trailwatch_shared::adapters::dynamodb::DynamoDbAnomalyStore;
 use trailwatch_shared::adapters::dynamodb_cases::{DynamoDbCaseStore, Retention};
-use trailwatch_shared::adapters::dynamodb_ledger::{DynamoDbIngestLedger, ledger_retention};
+use trailwatch_shared::adapters::dynamodb_ledger::ledger_from_env;
 use trailwatch_shared::adapters::dynamodb_receipts::DynamoDbReceiptStore;
 use trailwatch_shared::adapters::dynamodb_suppressions::DynamoDbSuppressionStore;
 use trailwatch_shared::api::QueryApi;
@@ -30,14 +30,7 @@ async fn main() -> Result<(), Error> {
     );
     let anomalies = DynamoDbAnomalyStore::new(client.clone(), anomalies_table);
     let suppressions = DynamoDbSuppressionStore::new(client.clone(), suppressions_table);
-    let ledger = match std::env::var("INGESTED_EVENTS_TABLE") {
-        Ok(table) if !table.is_empty() => Some(DynamoDbIngestLedger::new(
-            client.clone(),
-            table,
-            ledger_retention()?,
-        )),
-        _ => None,
-    };
+    let ledger = ledger_from_env(client.clone())?;
     let receipts = DynamoDbReceiptStore::new(client, profiles_table);
     let api = QueryApi {
         cases: &cases,

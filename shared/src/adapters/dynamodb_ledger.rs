@@ -109,21 +109,68 @@ impl IngestLedger for DynamoDbIngestLedger {
     }
 }
 
-/// How long the ledger keeps an event: `TRAILWATCH_EVENT_STATUS_HOURS` (default 24).
-pub fn ledger_retention() -> Result<Duration, crate::baseline::SettingError> {
-    let variable = "TRAILWATCH_EVENT_STATUS_HOURS";
-    match std::env::var(variable) {
-        Err(_) => Ok(Duration::hours(24)),
-        Ok(value) => value
+/// The ledger the functions' environment names: the table `INGESTED_EVENTS_TABLE`, keeping
+/// events `TRAILWATCH_EVENT_STATUS_HOURS` (default 24). No table, or 0 hours, is no ledger:
+/// nothing is noted, and `GET /events/{id}` knows posted events only by their anomalies.
+pub fn ledger_from_env(
+    client: Client,
+) -> Result<Option<DynamoDbIngestLedger>, crate::baseline::SettingError> {
+    let settings = ledger_settings(
+        std::env::var("INGESTED_EVENTS_TABLE").ok(),
+        std::env::var(RETENTION_VARIABLE).ok(),
+    )?;
+    Ok(settings.map(|(table, retention)| DynamoDbIngestLedger::new(client, table, retention)))
+}
+
+const RETENTION_VARIABLE: &str = "TRAILWATCH_EVENT_STATUS_HOURS";
+
+/// The ledger's table and retention, if there is to be one.
+fn ledger_settings(
+    table: Option<String>,
+    hours: Option<String>,
+) -> Result<Option<(String, Duration)>, crate::baseline::SettingError> {
+    let retention = match hours {
+        None => Duration::hours(24),
+        Some(value) => value
             .trim()
             .parse::<i64>()
             .ok()
-            .filter(|hours| (1..=8_784).contains(hours))
+            .filter(|hours| (0..=8_784).contains(hours))
             .map(Duration::hours)
             .ok_or_else(|| crate::baseline::SettingError {
-                name: variable.to_string(),
-                expected: "a whole number of hours from 1 to 8784",
+                name: RETENTION_VARIABLE.to_string(),
+                expected: "a whole number of hours from 0 (no ledger) to 8784",
                 value,
-            }),
+            })?,
+    };
+    Ok(table
+        .filter(|table| !table.is_empty() && retention > Duration::zero())
+        .map(|table| (table, retention)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ledger_is_kept_the_hours_asked_and_none_at_zero_or_without_a_table() {
+        let table = || Some("ingested".to_string());
+        assert_eq!(
+            ledger_settings(table(), None),
+            Ok(Some(("ingested".into(), Duration::hours(24))))
+        );
+        assert_eq!(
+            ledger_settings(table(), Some(" 48 ".into())),
+            Ok(Some(("ingested".into(), Duration::hours(48))))
+        );
+        assert_eq!(ledger_settings(table(), Some("0".into())), Ok(None));
+        assert_eq!(ledger_settings(None, Some("24".into())), Ok(None));
+        assert_eq!(ledger_settings(Some(String::new()), None), Ok(None));
+        let refused = ledger_settings(table(), Some("-1".into())).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "TRAILWATCH_EVENT_STATUS_HOURS must be a whole number of hours from 0 (no ledger) \
+             to 8784, found \"-1\""
+        );
     }
 }

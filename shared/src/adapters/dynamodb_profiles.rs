@@ -18,11 +18,14 @@
 //! `state_ttl` after they were last seen. A warm detector caches what it read or wrote and
 //! calls DynamoDB only for values it has not met: one `BatchGetItem` for all of an event's
 //! values, then an `UpdateItem` only for those absent (the race for the news) or not
-//! refreshed for a day (their expiry). Calls per hour are one atomic `ADD` a call, whose
-//! answer is the hour's count across every detector (so a spike is decided by the same call
-//! in Lambda as in `scan`); the earlier hours are read again when a principal's hour turns.
-//! The event count is added up in memory and written once per batch by
-//! [`ProfileStore::flush`].
+//! refreshed for a day (their expiry). Calls per hour and the event count are added up in
+//! memory and written once a batch by [`ProfileStore::flush`]: one atomic `ADD` per principal
+//! and hour, whose answer is the hour's count across every detector. Until then an hour's
+//! count is what the table said at the last read or `ADD` plus this instance's calls since:
+//! other detectors' calls of the same hour reach it at its next flush (one batch later), and
+//! the hours are read again when a principal's hour turns. One write per principal and batch
+//! instead of one per event is most of what a million events cost in DynamoDB; with one
+//! detector (and in `scan`) every count is exact.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -86,8 +89,10 @@ struct Principal {
     first_event: String,
     events: u64,
     pending_events: u64,
-    /// Calls per hour, as read, and the current hour's count as its last `ADD` answered.
+    /// Calls per hour: as the table said at the last read or `ADD`, plus `pending_hours`.
     hours: BTreeMap<i64, u64>,
+    /// Calls counted in `hours` and not yet added to the table.
+    pending_hours: BTreeMap<i64, u64>,
     /// The hour whose earlier hours `hours` was read for.
     hours_read_for: i64,
     /// Values known to the profile → the event that first showed them.
@@ -184,6 +189,7 @@ impl DynamoDbProfileStore {
             events,
             pending_events: 0,
             hours,
+            pending_hours: BTreeMap::new(),
             hours_read_for: hour,
             seen: HashMap::new(),
         })
@@ -348,19 +354,22 @@ impl ProfileStore for DynamoDbProfileStore {
         let hour = hour_of(at);
         if hour > principal.hours_read_for {
             // Other detectors may have counted calls since the last read: once the hour
-            // turns, read the hours from then on by key (a query would read them all).
+            // turns, read the hours from then on, the new one included, by key (a query
+            // would read them all).
             let since = principal
                 .hours_read_for
                 .max(hour - config.volume_history_hours);
-            let keys = (since..hour).map(|earlier| (pk.clone(), hour_key(earlier)));
+            let keys = (since..=hour).map(|earlier| (pk.clone(), hour_key(earlier)));
             let counted = get_items(&self.client, &self.table, keys.collect()).await?;
-            for earlier in since..hour {
-                match counted
+            for earlier in since..=hour {
+                let stored = counted
                     .get(&(pk.clone(), hour_key(earlier)))
                     .and_then(|item| number(item, "calls"))
-                {
-                    Some(calls) => principal.hours.insert(earlier, calls),
-                    None => principal.hours.remove(&earlier),
+                    .unwrap_or(0);
+                let calls = stored + principal.pending_hours.get(&earlier).unwrap_or(&0);
+                match calls {
+                    0 => principal.hours.remove(&earlier),
+                    calls => principal.hours.insert(earlier, calls),
                 };
             }
             principal
@@ -369,9 +378,10 @@ impl ProfileStore for DynamoDbProfileStore {
             principal.hours_read_for = hour;
         }
         observation.typical_hour = typical_hour(&principal.hours, hour, config);
-        let expires = Self::expires_at(at, config);
-        observation.hour_count = self.add(&pk, &hour_key(hour), "calls", 1, &expires).await?;
-        principal.hours.insert(hour, observation.hour_count);
+        let calls = principal.hours.entry(hour).or_insert(0);
+        *calls += 1;
+        observation.hour_count = *calls;
+        *principal.pending_hours.entry(hour).or_insert(0) += 1;
         let cache = &mut *cache;
         cache.seen_bytes += added_bytes;
         if cache.seen_bytes > self.max_cache_bytes {
@@ -523,6 +533,23 @@ impl ProfileStore for DynamoDbProfileStore {
                 self.add(&pk, "PROFILE", "events", principal.pending_events, &expires)
                     .await?;
                 principal.pending_events = 0;
+            }
+            while let Some((hour, calls)) = principal.pending_hours.pop_first() {
+                let added = self
+                    .add(&pk, &hour_key(hour), "calls", calls, &expires)
+                    .await;
+                match added {
+                    // The table's count now, other detectors' calls included.
+                    Ok(total) => {
+                        if hour >= principal.hours_read_for - config.volume_history_hours {
+                            principal.hours.insert(hour, total);
+                        }
+                    }
+                    Err(error) => {
+                        principal.pending_hours.insert(hour, calls);
+                        return Err(error);
+                    }
+                }
             }
         }
         if cache.principals.len() > CACHED_PRINCIPALS {

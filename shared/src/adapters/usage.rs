@@ -40,6 +40,7 @@ struct Counters {
     dynamodb_requests: AtomicU64,
     sqs_requests: AtomicU64,
     sqs_billed_requests: AtomicU64,
+    polled_messages: AtomicU64,
 }
 
 /// One invocation's counts.
@@ -51,6 +52,8 @@ pub struct UsageCounts {
     pub sqs_requests: u64,
     /// SQS requests as billed: one per 64 KiB of each request's payload.
     pub sqs_billed_requests: u64,
+    /// Messages Lambda's poller handed over (what was sent to the queue, retries aside).
+    pub polled_messages: u64,
 }
 
 impl Usage {
@@ -65,6 +68,7 @@ impl Usage {
             dynamodb_requests: counters.dynamodb_requests.swap(0, Ordering::Relaxed),
             sqs_requests: counters.sqs_requests.swap(0, Ordering::Relaxed),
             sqs_billed_requests: counters.sqs_billed_requests.swap(0, Ordering::Relaxed),
+            polled_messages: counters.polled_messages.swap(0, Ordering::Relaxed),
         }
     }
 
@@ -86,15 +90,19 @@ impl Usage {
             dynamodb_requests = counts.dynamodb_requests,
             sqs_requests = counts.sqs_requests,
             sqs_billed_requests = counts.sqs_billed_requests,
+            polled_messages = counts.polled_messages,
             "usage"
         );
     }
 
     /// Counts what Lambda's poller asked of SQS for a batch handed to this function: its
     /// receive (billed by the batch's payload) and the delete of what succeeded.
-    pub fn add_polled_batch(&self, payload_bytes: usize) {
+    pub fn add_polled_batch(&self, payload_bytes: usize, messages: usize) {
         self.add_sqs_request(payload_bytes);
         self.add_sqs_request(0);
+        self.0
+            .polled_messages
+            .fetch_add(messages as u64, Ordering::Relaxed);
     }
 
     /// A DynamoDB client that reports its consumed capacity here.
@@ -313,10 +321,13 @@ mod tests {
         usage.add_capacity(Kind::Read, 0.5);
         usage.add_capacity(Kind::Write, 3.0);
         usage.add_sqs_request(200 * 1024);
+        // A polled batch of 3 messages, 100 KiB: its receive (2 units) and delete.
+        usage.add_polled_batch(100 * 1024, 3);
         let counts = usage.take();
         assert_eq!(counts.dynamodb_read_units, 0.5);
         assert_eq!(counts.dynamodb_write_units, 3.0);
-        assert_eq!((counts.sqs_requests, counts.sqs_billed_requests), (1, 4));
+        assert_eq!((counts.sqs_requests, counts.sqs_billed_requests), (3, 7));
+        assert_eq!(counts.polled_messages, 3);
         assert_eq!(usage.take(), UsageCounts::default());
     }
 }
