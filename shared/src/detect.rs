@@ -5,9 +5,9 @@
 //! Each event is evaluated once: duplicates within a batch and events this warm instance
 //! evaluated already are dropped in memory; events from the late paths (the trail's S3
 //! record, the ingest API) are checked against the receipts of what was evaluated, which
-//! every batch records (one write per batch and minute, not per event). Events that arrive
-//! by S3 only, in a stream EventBridge delivers in real time, are delivery gaps: counted and
-//! logged.
+//! every batch records (one write per batch and hour of event time, not per event). Events that arrive
+//! by S3 only, in a stream EventBridge delivers in real time, are delivery gaps: counted, and
+//! logged once a batch and stream.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -102,14 +102,21 @@ impl Default for RecentEvents {
     }
 }
 
-/// The receipts key of an event: its stream (account and region) and minute.
+/// Minutes of event time one receipt item covers. An hour: a quiet account (a few events a
+/// minute) writes one item per batch and hour instead of one per event, and a busy one's hour
+/// (tens of thousands of ids) is still one query for a late path.
+pub const RECEIPT_WINDOW_MINUTES: i64 = 60;
+
+/// The receipts key of an event: its stream (account and region) and the first minute of its
+/// receipt window.
 pub fn receipt_key(event: &Event) -> (String, i64) {
     let stream = format!(
         "{}/{}",
         event.account_id.as_deref().unwrap_or("-"),
         event.region.as_deref().unwrap_or("-")
     );
-    (stream, event.event_time.timestamp().div_euclid(60))
+    let minute = event.event_time.timestamp().div_euclid(60);
+    (stream, minute - minute.rem_euclid(RECEIPT_WINDOW_MINUTES))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +198,15 @@ struct BatchState {
     evaluated: BTreeMap<(String, i64), Vec<String>>,
     /// The earliest real-time event of each stream in this batch.
     realtime: HashMap<String, DateTime<Utc>>,
+    /// Delivery gaps by stream: one warning each at the batch's end, not one an event.
+    gaps: BTreeMap<String, Gap>,
+}
+
+/// Events of one stream that arrived by S3 only, in one batch.
+struct Gap {
+    events: usize,
+    first: (DateTime<Utc>, String),
+    last: DateTime<Utc>,
 }
 
 /// How long before the function's deadline a batch stops starting messages: time for the one
@@ -245,6 +261,16 @@ pub async fn process_batch<C: CaseStore, P: ProfileStore, R: ReceiptStore>(
         if let Err(error) = stores.receipts.record(stream, *minute, ids).await {
             tracing::warn!(%error, %stream, minute, "receipts not saved");
         }
+    }
+    for (stream, gap) in &batch.gaps {
+        tracing::warn!(
+            %stream,
+            events = gap.events,
+            from = %gap.first.0,
+            to = %gap.last,
+            first_event_id = %gap.first.1,
+            "delivery gap: events arrived by S3 only"
+        );
     }
     for (stream, at) in &batch.realtime {
         if let Err(error) = stores.receipts.note_realtime(stream, *at).await {
@@ -343,12 +369,17 @@ async fn process_message<C: CaseStore, P: ProfileStore, R: ReceiptStore>(
         }
         if is_delivery_gap(stores.receipts, batch, message, &event, &key.0).await? {
             report.delivery_gaps += 1;
-            tracing::warn!(
-                event_id = %event.event_id,
-                stream = %key.0,
-                event_time = %event.event_time,
-                "delivery gap: arrived by S3 only"
-            );
+            let at = event.event_time;
+            let gap = batch.gaps.entry(key.0.clone()).or_insert_with(|| Gap {
+                events: 0,
+                first: (at, event.event_id.clone()),
+                last: at,
+            });
+            gap.events += 1;
+            if at < gap.first.0 {
+                gap.first = (at, event.event_id.clone());
+            }
+            gap.last = gap.last.max(at);
         }
         // What AWS delivered teaches the baselines; what someone posted does only when the
         // caller is trusted for backfill.

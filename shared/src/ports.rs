@@ -198,17 +198,18 @@ pub trait ObjectSource: Send + Sync {
 
 /// Which events were evaluated already, so an event that arrives again by a later path (the
 /// trail's S3 record after EventBridge, a re-posted backfill, a file S3 delivered twice)
-/// changes nothing. Receipts are kept per stream (account and region) and minute of event
-/// time, one item per batch and minute, not one write per event.
+/// changes nothing. Receipts are kept per stream (account and region) and window of event
+/// time (named by its first minute, see `detect::receipt_key`), one item per batch and
+/// window, not one write per event.
 pub trait ReceiptStore: Send + Sync {
-    /// The event ids evaluated so far in one stream's minute.
+    /// The event ids evaluated so far in one stream's window (named by its first minute).
     fn evaluated(
         &self,
         stream: &str,
         minute: i64,
     ) -> impl Future<Output = Result<std::collections::HashSet<String>, StoreError>> + Send;
 
-    /// Records that these events of one stream's minute were evaluated.
+    /// Records that these events of one stream's window were evaluated.
     fn record(
         &self,
         stream: &str,
@@ -261,7 +262,7 @@ pub trait AlertSink: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueuedEvent {
     pub event_id: String,
-    /// The receipts' stream (account and region) and minute of the event.
+    /// The receipts' stream (account and region) and window (its first minute) of the event.
     pub stream: String,
     pub minute: i64,
     pub queued_at: DateTime<Utc>,

@@ -21,11 +21,12 @@
 //! refreshed for a day (their expiry). Calls per hour and the event count are added up in
 //! memory and written once a batch by [`ProfileStore::flush`]: one atomic `ADD` per principal
 //! and hour, whose answer is the hour's count across every detector. Until then an hour's
-//! count is what the table said at the last read or `ADD` plus this instance's calls since:
-//! other detectors' calls of the same hour reach it at its next flush (one batch later), and
-//! the hours are read again when a principal's hour turns. One write per principal and batch
-//! instead of one per event is most of what a million events cost in DynamoDB; with one
-//! detector (and in `scan`) every count is exact.
+//! count is what the table said when read plus this instance's calls since: the current
+//! hour is read again at a principal's first event of each batch (in the same `BatchGetItem`
+//! as its unmet values), and the hours when its hour turns. So detectors taking batches in
+//! turn count exactly as one does (and as `scan` does); two batches of one principal at the
+//! same moment see each other's calls a batch later. One write per principal and batch
+//! instead of one per event, and a read a fifth of a write's price.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -93,10 +94,29 @@ struct Principal {
     hours: BTreeMap<i64, u64>,
     /// Calls counted in `hours` and not yet added to the table.
     pending_hours: BTreeMap<i64, u64>,
+    /// Whether the current hour's count was read or written since the last flush: once a
+    /// batch it is read again, with other detectors' calls.
+    hour_fresh: bool,
     /// The hour whose earlier hours `hours` was read for.
     hours_read_for: i64,
     /// Values known to the profile → the event that first showed them.
     seen: HashMap<(Kind, String), String>,
+}
+
+type Items = HashMap<(String, String), HashMap<String, AttributeValue>>;
+
+impl Principal {
+    /// An hour's count as read (absent: none), plus this instance's calls not yet written.
+    fn set_hour_as_read(&mut self, read: &Items, pk: &str, hour: i64) {
+        let stored = read
+            .get(&(pk.to_string(), hour_key(hour)))
+            .and_then(|item| number(item, "calls"))
+            .unwrap_or(0);
+        match stored + self.pending_hours.get(&hour).unwrap_or(&0) {
+            0 => self.hours.remove(&hour),
+            calls => self.hours.insert(hour, calls),
+        };
+    }
 }
 
 impl DynamoDbProfileStore {
@@ -190,6 +210,7 @@ impl DynamoDbProfileStore {
             pending_events: 0,
             hours,
             pending_hours: BTreeMap::new(),
+            hour_fresh: true,
             hours_read_for: hour,
             seen: HashMap::new(),
         })
@@ -308,19 +329,24 @@ impl ProfileStore for DynamoDbProfileStore {
         principal.pending_events += 1;
 
         // The values this instance has not met, read in one call: most are known already
-        // and need no write.
-        let unmet: Vec<String> = features
+        // and need no write. With them, once a batch, the hour's count as the table has it
+        // (other detectors' calls since this one's last flush).
+        let hour = hour_of(at);
+        let refresh_hour = !principal.hour_fresh && hour <= principal.hours_read_for;
+        let mut unread: Vec<(String, String)> = features
             .values
             .iter()
             .filter(|(kind, value)| !principal.seen.contains_key(&(*kind, value.clone())))
-            .map(|(kind, value)| seen_key(*kind, value))
+            .map(|(kind, value)| (pk.clone(), seen_key(*kind, value)))
             .collect();
-        let stored = get_items(
-            &self.client,
-            &self.table,
-            unmet.iter().map(|sk| (pk.clone(), sk.clone())).collect(),
-        )
-        .await?;
+        if refresh_hour {
+            unread.push((pk.clone(), hour_key(hour)));
+        }
+        let stored = get_items(&self.client, &self.table, unread).await?;
+        if refresh_hour {
+            principal.set_hour_as_read(&stored, &pk, hour);
+            principal.hour_fresh = true;
+        }
         let mut added_bytes = 0;
         for (kind, value) in &features.values {
             let key = (*kind, value.clone());
@@ -351,7 +377,6 @@ impl ProfileStore for DynamoDbProfileStore {
             }
         }
 
-        let hour = hour_of(at);
         if hour > principal.hours_read_for {
             // Other detectors may have counted calls since the last read: once the hour
             // turns, read the hours from then on, the new one included, by key (a query
@@ -362,20 +387,13 @@ impl ProfileStore for DynamoDbProfileStore {
             let keys = (since..=hour).map(|earlier| (pk.clone(), hour_key(earlier)));
             let counted = get_items(&self.client, &self.table, keys.collect()).await?;
             for earlier in since..=hour {
-                let stored = counted
-                    .get(&(pk.clone(), hour_key(earlier)))
-                    .and_then(|item| number(item, "calls"))
-                    .unwrap_or(0);
-                let calls = stored + principal.pending_hours.get(&earlier).unwrap_or(&0);
-                match calls {
-                    0 => principal.hours.remove(&earlier),
-                    calls => principal.hours.insert(earlier, calls),
-                };
+                principal.set_hour_as_read(&counted, &pk, earlier);
             }
             principal
                 .hours
                 .retain(|kept, _| *kept >= hour - config.volume_history_hours);
             principal.hours_read_for = hour;
+            principal.hour_fresh = true;
         }
         observation.typical_hour = typical_hour(&principal.hours, hour, config);
         let calls = principal.hours.entry(hour).or_insert(0);
@@ -534,6 +552,7 @@ impl ProfileStore for DynamoDbProfileStore {
                     .await?;
                 principal.pending_events = 0;
             }
+            principal.hour_fresh = false;
             while let Some((hour, calls)) = principal.pending_hours.pop_first() {
                 let added = self
                     .add(&pk, &hour_key(hour), "calls", calls, &expires)

@@ -1,9 +1,9 @@
 //! Receipts in DynamoDB, in the profiles table (key `pk`, `sk`; TTL `expires_at`):
-//! - `R#<stream>#<minute>` / `<first event id>`: the ids of one batch's events of that minute
-//!   (a string set), kept [`RECEIPT_TTL_DAYS`] days;
+//! - `R#<stream>#<minute>` / `<first event id>`: the ids of one batch's events of the receipt
+//!   window starting at that minute (a string set), kept [`RECEIPT_TTL_DAYS`] days;
 //! - `RT#<stream>` / `REALTIME`: when real-time delivery of the stream began.
 //!
-//! One write per batch and minute, one query per minute a late path's batch touches; a warm
+//! One write per batch and window, one query per window a late path's batch touches; a warm
 //! detector remembers when each stream went real-time and asks no more.
 
 use std::collections::{HashMap, HashSet};
