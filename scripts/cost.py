@@ -15,7 +15,8 @@ DynamoDB capacity units DynamoDB said it consumed, the SQS requests in 64 KiB un
 handler time) are read back from CloudWatch Logs, and the requests the script itself made
 (API requests, EventBridge events, S3 objects) are counted. PRICES turns them into dollars.
 
-Prints one JSON object: per path, the counts and dollars per million events.
+Prints one JSON object: per path, the counts and dollars per million events. COST_PATHS
+picks the ways in ("a c"), COST_PARAMETERS sets template parameters ("DetectorBatchSize=10").
 """
 
 import datetime
@@ -37,6 +38,10 @@ EVENTS = int(os.environ.get("COST_EVENTS", "5000"))
 PER_REQUEST = int(os.environ.get("COST_PER_REQUEST", "500"))
 PER_FILE = int(os.environ.get("COST_PER_FILE", "500"))
 RECORDS = os.environ.get("COST_RECORDS")  # a simulated account: {"Records": [...]} or [...]
+# Template parameters other than the defaults, "Key=Value,Key=Value" (DetectorBatchSize=10).
+PARAMETERS = dict(pair.split("=", 1) for pair in os.environ.get("COST_PARAMETERS", "").split(",") if pair)
+# Which ways in to replay (default all): "a b c".
+ONLY = os.environ.get("COST_PATHS", "a b c").split()
 
 # us-east-1 list prices, from the AWS pricing pages as this project read them on 2026-12-01
 # (on-demand, past any free tier; Lambda on arm64 as the template deploys it).
@@ -234,11 +239,11 @@ def main():
     suffix = uuid.uuid4().hex[:8]
     state = {"stack": f"trailwatch-cost-{suffix}", "bucket": f"trailwatch-code-{suffix}",
              "trail_bucket": f"trailwatch-trail-{suffix}", "suffix": suffix}
-    result = {"events_per_path": EVENTS, "prices": PRICES, "paths": {}}
+    result = {"events_per_path": EVENTS, "prices": PRICES, "parameters": PARAMETERS, "paths": {}}
     try:
         # As deployed by default: the built-in rules, no Sigma layer.
-        deploy(state, extra_rules=False)
-        for path, label, send in PATHS:
+        deploy(state, extra_rules=False, parameters=PARAMETERS)
+        for path, label, send in [path for path in PATHS if path[0] in ONLY]:
             started = time.time()
             extra = send(state, fresh(records, path))
             seconds = drained(state, started)

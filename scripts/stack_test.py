@@ -148,9 +148,10 @@ def anomaly(state, event_id):
     ).get("Item")
 
 
-def deploy(state, extra_rules=True):
+def deploy(state, extra_rules=True, parameters=None):
     """Deploys the stack; `extra_rules` adds the Sigma rules and the example rule files to
-    the detector, as layers would (the default deployment has neither)."""
+    the detector, as layers would (the default deployment has neither); `parameters` sets
+    template parameters beyond the defaults."""
     s3.create_bucket(Bucket=state["bucket"])
     for binary in BINARIES.values():
         s3.put_object(Bucket=state["bucket"], Key=f"{binary}.zip", Body=zipped(binary))
@@ -163,7 +164,8 @@ def deploy(state, extra_rules=True):
             {"ParameterKey": "TrailBucketName", "ParameterValue": state["trail_bucket"]},
             # The samples are dated 2023: a backfill window lets them in.
             {"ParameterKey": "IngestMaxEventAgeDays", "ParameterValue": "7670"},
-        ],
+        ] + [{"ParameterKey": key, "ParameterValue": value}
+             for key, value in (parameters or {}).items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     state["deployed"] = True
