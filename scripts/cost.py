@@ -193,9 +193,9 @@ def through_eventbridge(state, records):
                     "Detail": json.dumps(record)} for record in records[start:start + 10]]
         answer = events.put_events(Entries=entries)
         assert answer["FailedEntryCount"] == 0, answer
-    # EventBridge sends each event the rule matches to the queue in a SendMessage of its
-    # own: counted from the messages the detector was handed (see main).
-    return {"eventbridge_events": len(records), "sqs_sends_by_aws": "detector_messages"}
+    # EventBridge sends each event the rule matches to the queue in a SendMessage of its own:
+    # the messages the detector was handed.
+    return {"eventbridge_events": len(records), "aws_sends_to": "DetectorFunction"}
 
 
 def through_ingest(state, records):
@@ -225,8 +225,9 @@ def through_collector(state, records):
         body = gzip.compress(json.dumps({"Records": records[start:start + PER_FILE]}).encode())
         s3.put_object(Bucket=state["trail_bucket"], Key=key, Body=body)
         files += 1
-    # S3 sends each notification to the objects queue; the collector GETs each object.
-    return {"s3_gets": files, "sqs_sends_by_aws": files}
+    # S3 sends each notification to the objects queue (the messages the collector was
+    # handed); the collector GETs each object.
+    return {"s3_gets": files, "aws_sends_to": "CollectorFunction"}
 
 
 PATHS = [("a", "EventBridge, read-only events included", through_eventbridge),
@@ -249,8 +250,9 @@ def main():
             seconds = drained(state, started)
             time.sleep(3)  # the last invocation's log lines
             used = tally(state, started, time.time())
-            if extra.get("sqs_sends_by_aws") == "detector_messages":
-                extra["sqs_sends_by_aws"] = used.get("DetectorFunction", {}).get("polled_messages", 0)
+            if "aws_sends_to" in extra:
+                fed = used.get(extra.pop("aws_sends_to"), {})
+                extra["sqs_sends_by_aws"] = fed.get("polled_messages", 0)
             bill = dollars(used, extra)
             # The ingest function writes to DynamoDB only its ledger (GET /events/{id}),
             # which EventStatusHours=0 turns off.

@@ -5,9 +5,9 @@
 //! Each event is evaluated once: duplicates within a batch and events this warm instance
 //! evaluated already are dropped in memory; events from the late paths (the trail's S3
 //! record, the ingest API) are checked against the receipts of what was evaluated, which
-//! every batch records (one write per batch and hour of event time, not per event). Events that arrive
-//! by S3 only, in a stream EventBridge delivers in real time, are delivery gaps: counted, and
-//! logged once a batch and stream.
+//! every batch records (one write per batch and hour of event time, not per event). Events
+//! that arrive by S3 only, in a stream EventBridge delivers in real time, are delivery gaps:
+//! counted, and logged once a batch and stream.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;

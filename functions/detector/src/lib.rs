@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use lambda_runtime::{Context, Error, LambdaEvent};
 use trailwatch_shared::Engine;
+use trailwatch_shared::adapters::usage::Usage;
 use trailwatch_shared::dead_letter::send_dead_letters;
 use trailwatch_shared::detect::{self, IncomingMessage, Stores};
 use trailwatch_shared::ingest::{CALLER_ATTRIBUTE, ORIGIN_ATTRIBUTE};
@@ -65,13 +66,15 @@ pub fn stop_by(context: &Context) -> Option<Instant> {
     Some(Instant::now() + left)
 }
 
-/// The bytes of an SQS batch's message bodies: what the poller's receive is billed by.
-pub fn payload_bytes(event: &SqsEvent) -> usize {
-    event
+/// Counts what Lambda's poller asked of SQS for a batch: its receive, billed by the bytes of
+/// the messages' bodies, its delete, and the messages it handed over.
+pub fn meter_polled_batch(usage: &Usage, event: &SqsEvent) {
+    let payload_bytes = event
         .records
         .iter()
         .map(|message| message.body.as_deref().map_or(0, str::len))
-        .sum()
+        .sum();
+    usage.add_polled_batch(payload_bytes, event.records.len());
 }
 
 /// The messages of an SQS batch as the domain reads them.

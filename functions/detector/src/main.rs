@@ -126,10 +126,7 @@ async fn main() -> Result<(), Error> {
     };
     let (detector, usage) = (&detector, &usage);
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        usage.add_polled_batch(
-            trailwatch_detector::payload_bytes(&event.payload),
-            event.payload.records.len(),
-        );
+        trailwatch_detector::meter_polled_batch(usage, &event.payload);
         usage.metered(detector.handle(event)).await
     }))
     .await
