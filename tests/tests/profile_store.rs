@@ -147,6 +147,15 @@ async fn a_warm_detectors_cache_is_bounded_in_bytes_and_forgetting_changes_no_an
 struct OperationCounter(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
 impl OperationCounter {
+    /// A DynamoDB client of the harness whose calls this counter names.
+    fn client(&self, harness: &Harness) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&harness.config)
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
     fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
@@ -180,11 +189,7 @@ async fn a_cold_detector_reads_an_events_known_values_in_one_call_and_writes_non
         return;
     };
     let counter = OperationCounter::default();
-    let counted = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&harness.config)
-            .interceptor(counter.clone())
-            .build(),
-    );
+    let counted = counter.client(&harness);
     let config = trailwatch_shared::baseline::BaselineConfig::default();
     let at = chrono::Utc::now() - chrono::Duration::hours(1);
     let event = |id: &str, learns: bool| Features {
@@ -249,22 +254,47 @@ async fn a_cold_detector_reads_an_events_known_values_in_one_call_and_writes_non
 }
 
 #[tokio::test]
+async fn a_principals_event_count_is_written_until_it_reaches_the_learning_minimum() {
+    let Some(harness) = Harness::new("event_count_minimum").await else {
+        return;
+    };
+    let counter = OperationCounter::default();
+    let config = trailwatch_shared::baseline::BaselineConfig {
+        learning_min_events: 3,
+        ..Default::default()
+    };
+    let at = chrono::Utc::now() - chrono::Duration::hours(1);
+    let event = |id: &str| get_object(id, "steady");
+    let detector = DynamoDbProfileStore::new(counter.client(&harness), harness.profiles_table());
+    // One event a batch: while the table's count is below the minimum, the batch's end adds
+    // to its events and to its hour; past it, to its hour only.
+    for n in 0..5 {
+        detector
+            .observe(&event(&format!("e{n}")), at, &config)
+            .await
+            .unwrap();
+        counter.take();
+        detector.flush().await.unwrap();
+        let writes = if n < 3 { 2 } else { 1 };
+        assert_eq!(counter.take(), vec!["UpdateItem"; writes], "batch {n}");
+    }
+
+    // Another detector reads the count the table has, which is past the minimum.
+    let other = DynamoDbProfileStore::new(harness.dynamodb.clone(), harness.profiles_table());
+    let seen = other.observe(&event("e5"), at, &config).await.unwrap();
+    assert_eq!(seen.events_before, 3);
+    assert_eq!(seen.hour_count, 6, "every call still counts in its hour");
+    harness.cleanup().await;
+}
+
+#[tokio::test]
 async fn two_detectors_calls_of_one_hour_reach_each_other_at_their_next_flush() {
     let Some(harness) = Harness::new("hour_counts").await else {
         return;
     };
     let config = trailwatch_shared::baseline::BaselineConfig::default();
     let at = chrono::Utc::now() - chrono::Duration::hours(1);
-    let event = |id: &str| Features {
-        event_id: id.into(),
-        principal: "arn:aws:iam::111122223333:role/busy".into(),
-        account: Some("111122223333".into()),
-        values: vec![(Kind::Api, "s3:GetObject".to_string())],
-        denied: false,
-        instance_credentials: false,
-        aws_service: false,
-        learns: true,
-    };
+    let event = |id: &str| get_object(id, "busy");
     let first = DynamoDbProfileStore::new(harness.dynamodb.clone(), harness.profiles_table());
     let second = DynamoDbProfileStore::new(harness.dynamodb.clone(), harness.profiles_table());
     for n in 0..2 {
@@ -298,4 +328,18 @@ async fn two_detectors_calls_of_one_hour_reach_each_other_at_their_next_flush() 
         .expect("the hour's item");
     assert_eq!(stored.get("calls"), Some(&AttributeValue::N("6".into())));
     harness.cleanup().await;
+}
+
+/// One `s3:GetObject` call of a role of account 111122223333, as the detector learns it.
+fn get_object(event_id: &str, role: &str) -> Features {
+    Features {
+        event_id: event_id.into(),
+        principal: format!("arn:aws:iam::111122223333:role/{role}"),
+        account: Some("111122223333".into()),
+        values: vec![(Kind::Api, "s3:GetObject".to_string())],
+        denied: false,
+        instance_credentials: false,
+        aws_service: false,
+        learns: true,
+    }
 }

@@ -20,7 +20,10 @@
 //! values, then an `UpdateItem` only for those absent (the race for the news) or not
 //! refreshed for a day (their expiry). Calls per hour and the event count are added up in
 //! memory and written once a batch by [`ProfileStore::flush`]: one atomic `ADD` per principal
-//! and hour, whose answer is the hour's count across every detector. Until then an hour's
+//! and hour, whose answer is the hour's count across every detector. The event count only
+//! tells whether a principal is still learning, so once the table's count reaches
+//! `learning_min_events` it is written once a day (its expiry), not once a batch; past the
+//! minimum it undercounts, which changes nothing it decides. Until then an hour's
 //! count is what the table said when read plus this instance's calls since: the current
 //! hour is read again at a principal's first event of each batch (in the same `BatchGetItem`
 //! as its unmet values), and the hours when its hour turns. So detectors taking batches in
@@ -90,6 +93,10 @@ struct Principal {
     first_event: String,
     events: u64,
     pending_events: u64,
+    /// The event count as the table had it at the last read or `ADD`.
+    events_stored: u64,
+    /// When this instance last wrote the profile item (its expiry with it).
+    profile_written: DateTime<Utc>,
     /// Calls per hour: as the table said at the last read or `ADD`, plus `pending_hours`.
     hours: BTreeMap<i64, u64>,
     /// Calls counted in `hours` and not yet added to the table.
@@ -208,6 +215,8 @@ impl DynamoDbProfileStore {
             first_event,
             events,
             pending_events: 0,
+            events_stored: events,
+            profile_written: Utc::now(),
             hours,
             pending_hours: BTreeMap::new(),
             hour_fresh: true,
@@ -544,12 +553,20 @@ impl ProfileStore for DynamoDbProfileStore {
     async fn flush(&self) -> Result<(), StoreError> {
         let mut cache = self.cache.lock().await;
         let config = cache.config.clone().unwrap_or_default();
-        let expires = Self::expires_at(Utc::now(), &config);
+        let now = Utc::now();
+        let expires = Self::expires_at(now, &config);
         for (name, principal) in cache.principals.iter_mut() {
             let pk = principal_key(name);
-            if principal.pending_events > 0 {
-                self.add(&pk, "PROFILE", "events", principal.pending_events, &expires)
+            // The event count decides only whether a principal is still learning: once the
+            // table's count has reached the minimum, it is written once a day, for its
+            // expiry, not once a batch.
+            let still_counting = principal.events_stored < config.learning_min_events;
+            let expiry_due = now - principal.profile_written >= REFRESH_AFTER;
+            if principal.pending_events > 0 && (still_counting || expiry_due) {
+                principal.events_stored = self
+                    .add(&pk, "PROFILE", "events", principal.pending_events, &expires)
                     .await?;
+                principal.profile_written = now;
                 principal.pending_events = 0;
             }
             principal.hour_fresh = false;
