@@ -29,7 +29,7 @@ import sys
 import time
 import uuid
 
-from stack_test import cfn, client, deploy, post_to_function_url, remove, s3, sqs
+from stack_test import cfn, client, deploy, post_to_function_url, remove, s3, sqs, template_parameters
 
 logs = client("logs")
 events = client("events")
@@ -38,8 +38,7 @@ EVENTS = int(os.environ.get("COST_EVENTS", "5000"))
 PER_REQUEST = int(os.environ.get("COST_PER_REQUEST", "500"))
 PER_FILE = int(os.environ.get("COST_PER_FILE", "500"))
 RECORDS = os.environ.get("COST_RECORDS")  # a simulated account: {"Records": [...]} or [...]
-# Template parameters other than the defaults, "Key=Value,Key=Value" (DetectorBatchSize=10).
-PARAMETERS = dict(pair.split("=", 1) for pair in os.environ.get("COST_PARAMETERS", "").split(",") if pair)
+PARAMETERS = template_parameters("COST_PARAMETERS")
 # Which ways in to replay (default all): "a b c".
 ONLY = os.environ.get("COST_PATHS", "a b c").split()
 

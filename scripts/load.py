@@ -3,8 +3,9 @@
 Deploys template.yaml to LocalStack with Lambda (as scripts/stack_test.py does), then:
 
 - posts LOAD_EVENTS CloudTrail records (StopLogging by 40 roles, so every evaluated event
-  leaves exactly one anomaly) to the ingest function's URL, 100 per request, from
-  LOAD_CLIENTS concurrent clients;
+  leaves exactly one anomaly) to the ingest function's URL, LOAD_PER_REQUEST (100) per
+  request, from LOAD_CLIENTS concurrent clients: as fast as they can, or with LOAD_RATE at a
+  steady rate of that many events a second (the latency a steady load sees);
 - injects a detector crash: a third of the way in, every detector process of the stack is
   killed (SIGKILL) in the middle of its batch;
 - injects a redelivery: 500 accepted events are put on the queue a second time, as SQS may
@@ -13,7 +14,9 @@ Deploys template.yaml to LocalStack with Lambda (as scripts/stack_test.py does),
 
 It prints throughput, p50/p99 ingest latency per request, p50/p99 ingest-to-anomaly latency,
 and the ledger: accepted = evaluated + dead-lettered, zero unaccounted, each anomaly once.
-The queue's visibility timeout is lowered to 60 s for the run, so the crashed batch comes
+LOAD_PARAMETERS sets template parameters ("DetectorBatchingWindowSeconds=1"); LOAD_RESULTS
+names a file to which the figures are written as JSON as well. The queue's visibility
+timeout is lowered to 60 s for the run, so the crashed batch comes
 back within it (the template's 660 s would only make the run wait).
 """
 
@@ -27,11 +30,14 @@ import threading
 import time
 import uuid
 
-from stack_test import deploy, dynamodb, post_to_function_url, remove, sqs
+from stack_test import deploy, dynamodb, post_to_function_url, remove, sqs, template_parameters
 
 EVENTS = int(os.environ.get("LOAD_EVENTS", "50000"))
 CLIENTS = int(os.environ.get("LOAD_CLIENTS", "8"))
-PER_REQUEST = 100
+PER_REQUEST = int(os.environ.get("LOAD_PER_REQUEST", "100"))
+RATE = float(os.environ.get("LOAD_RATE", "0"))  # events a second; 0: as fast as possible
+PARAMETERS = template_parameters("LOAD_PARAMETERS")
+RESULTS = os.environ.get("LOAD_RESULTS")
 REDELIVERED = min(500, EVENTS // 4)
 POISON = 20
 DRAIN_TIMEOUT = float(os.environ.get("LOAD_DRAIN_TIMEOUT", "1800"))
@@ -128,7 +134,11 @@ def run(state):
     crash = {"at_request": max(1, len(requests) // 3), "killed": []}
     done = [0]
 
-    def post(batch):
+    def post(numbered):
+        number, batch = numbered
+        if RATE:
+            # A steady load: each request at its own moment, whichever client sends it.
+            time.sleep(max(0.0, began + number * PER_REQUEST / RATE - time.time()))
         started = time.time()
         status, answer = post_to_function_url(state, json.dumps(batch))
         elapsed = time.time() - started
@@ -162,7 +172,7 @@ def run(state):
     crasher.start()
     began = time.time()
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(post, requests))
+        list(pool.map(post, enumerate(requests)))
     posting = time.time() - began
     crash_now.set()
     crasher.join()
@@ -203,7 +213,9 @@ def run(state):
     to_anomaly = [parse_time(stored[event_id]) - sent_at[event_id] for event_id in evaluated]
     last_anomaly = max((parse_time(stored[event_id]) for event_id in evaluated), default=began)
 
-    print(f"load: {EVENTS} events in {len(requests)} requests of {PER_REQUEST} from {CLIENTS} clients")
+    print(f"load: {EVENTS} events in {len(requests)} requests of {PER_REQUEST} from {CLIENTS} clients"
+          + (f", {RATE:g} events/s" if RATE else ", as fast as they answer")
+          + (f"; {PARAMETERS}" if PARAMETERS else ""))
     print(f"  ingest: {len(accepted)} accepted in {posting:.1f} s = {len(accepted) / posting:.0f} events/s; "
           f"refused requests: {len(refused)}")
     print(f"  ingest latency per request: p50 {percentile(latencies, .5) * 1000:.0f} ms, "
@@ -220,6 +232,13 @@ def run(state):
     print(f"  anomalies stored {len(stored)} for {len(accepted_ids)} events (each once: "
           f"{'yes' if len(stored) == len(evaluated) else 'NO'}); poison dead-lettered {poison_dead}/{POISON}; "
           f"duplicate accepted ids {len(accepted) - len(accepted_ids)}")
+    if RESULTS:
+        with open(RESULTS, "w") as f:
+            json.dump({"events": EVENTS, "per_request": PER_REQUEST, "clients": CLIENTS, "rate": RATE or None,
+                       "parameters": PARAMETERS, "accepted_per_second": len(accepted) / posting,
+                       "evaluated": len(evaluated),
+                       "to_anomaly_p50_s": percentile(to_anomaly, .5),
+                       "to_anomaly_p99_s": percentile(to_anomaly, .99)}, f)
     ok = (not left and not unaccounted and not refused and len(stored) == len(evaluated) and poison_dead == POISON
           and len(accepted) == EVENTS and (crash["killed"] or not CRASH))
     if CRASH and not crash["killed"]:
@@ -232,7 +251,7 @@ def main():
     state = {"stack": f"trailwatch-load-{suffix}", "bucket": f"trailwatch-code-{suffix}",
              "trail_bucket": f"trailwatch-trail-{suffix}", "suffix": suffix}
     try:
-        deploy(state)
+        deploy(state, parameters=PARAMETERS)
         ok = run(state)
     finally:
         # A loaded stack takes longer to delete.

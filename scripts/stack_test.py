@@ -148,6 +148,12 @@ def anomaly(state, event_id):
     ).get("Item")
 
 
+def template_parameters(variable):
+    """Template parameters other than the defaults, from an environment variable holding
+    "Key=Value,Key=Value" (DetectorBatchSize=10)."""
+    return dict(pair.split("=", 1) for pair in os.environ.get(variable, "").split(",") if pair)
+
+
 def deploy(state, extra_rules=True, parameters=None):
     """Deploys the stack; `extra_rules` adds the Sigma rules and the example rule files to
     the detector, as layers would (the default deployment has neither); `parameters` sets
