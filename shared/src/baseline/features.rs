@@ -193,7 +193,8 @@ fn is_instance_session(event: &Event) -> bool {
     }
     let session = event
         .record()
-        .pointer("/userIdentity/arn")
+        .get("userIdentity")
+        .and_then(|identity| identity.get("arn"))
         .and_then(serde_json::Value::as_str)
         .and_then(|arn| arn.rsplit('/').next());
     session.is_some_and(|session| {

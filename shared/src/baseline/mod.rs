@@ -315,11 +315,13 @@ pub fn typical_hour(
     hour: i64,
     config: &BaselineConfig,
 ) -> Option<f64> {
-    let earlier: Vec<u64> = hours
+    // Summed as it goes: this runs for every event, over up to the whole window's hours.
+    let (active, calls) = hours
         .range(hour - config.volume_history_hours..hour)
-        .map(|(_, calls)| *calls)
-        .collect();
-    (!earlier.is_empty()).then(|| earlier.iter().sum::<u64>() as f64 / earlier.len() as f64)
+        .fold((0_u64, 0_u64), |(active, sum), (_, calls)| {
+            (active + 1, sum + calls)
+        });
+    (active > 0).then(|| calls as f64 / active as f64)
 }
 
 /// The hour an instant falls in, as hours since the epoch.

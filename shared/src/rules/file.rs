@@ -40,7 +40,7 @@ use serde_json::Value;
 use serde_norway::Value as Yaml;
 
 use super::testing::{CaseRecord, Expect, RuleCase};
-use super::{FirstTime, OnFailure, Rule, Stateful, Test, Threshold, When, checks};
+use super::{FieldPath, FirstTime, OnFailure, Rule, Stateful, Test, Threshold, When, checks};
 use crate::anomaly::Severity;
 
 /// A rule file that cannot be used: which file, which field, what is wrong with it.
@@ -524,7 +524,7 @@ fn field_test(
             ));
         }
     };
-    Ok(When::Field(pointer.to_string(), test))
+    Ok(When::Field(FieldPath::new(pointer), test))
 }
 
 /// A string, or a number or boolean written without quotes, as text.

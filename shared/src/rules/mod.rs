@@ -164,12 +164,57 @@ pub enum When {
     /// The API called is one of these (event names without any API version suffix).
     Named(Vec<String>),
     /// A field of the CloudTrail record, by JSON pointer, passes a test.
-    Field(String, Test),
+    Field(FieldPath, Test),
     All(Vec<When>),
     Any(Vec<When>),
     Not(Box<When>),
     /// A structural check too rich for field tests (policy documents, port ranges, …).
     Check(&'static str, checks::CheckFn),
+}
+
+/// A JSON pointer into a record, split into its keys once, when the rule is read: a rule's
+/// field is looked up for every event, and `Value::pointer` splits and unescapes the pointer
+/// (allocating each key) on every call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    pointer: String,
+    keys: Vec<String>,
+}
+
+impl FieldPath {
+    /// `pointer` as RFC 6901 writes it (`/requestParameters/name`; `~1` for `/`, `~0` for `~`).
+    pub fn new(pointer: &str) -> Self {
+        let keys = pointer
+            .split('/')
+            .skip(1)
+            .map(|key| key.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        FieldPath {
+            pointer: pointer.to_string(),
+            keys,
+        }
+    }
+
+    pub fn pointer(&self) -> &str {
+        &self.pointer
+    }
+
+    /// The value at this path, as `Value::pointer` finds it.
+    pub fn find<'v>(&self, record: &'v Value) -> Option<&'v Value> {
+        self.keys.iter().try_fold(record, |value, key| match value {
+            Value::Object(fields) => fields.get(key),
+            Value::Array(items) => array_index(key).and_then(|index| items.get(index)),
+            _ => None,
+        })
+    }
+}
+
+/// A pointer's key as an array index: digits only, no leading zero (RFC 6901).
+fn array_index(key: &str) -> Option<usize> {
+    if key.starts_with('+') || (key.starts_with('0') && key.len() > 1) {
+        return None;
+    }
+    key.parse().ok()
 }
 
 /// A test of one field's value.
@@ -268,7 +313,7 @@ impl When {
             When::Always => true,
             When::Succeeded => event.error_code.is_none(),
             When::Named(names) => names.contains(&event.event_name),
-            When::Field(pointer, test) => test.passes(event.record().pointer(pointer)),
+            When::Field(path, test) => test.passes(path.find(event.record())),
             When::All(all) => all.iter().all(|when| when.holds(event)),
             When::Any(any) => any.iter().any(|when| when.holds(event)),
             When::Not(not) => !not.holds(event),

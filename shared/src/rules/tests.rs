@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::testing::{self, Expect, RuleCase};
-use super::{When, built_in_files};
+use super::{FieldPath, When, built_in_files};
 use crate::engine::Engine;
 use crate::event::Event;
 use crate::input::parse_value;
@@ -371,4 +371,31 @@ fn the_engine_reads_the_same_rules_the_cases_test() {
         .map(|file| format!("{:?}", file.rule))
         .collect();
     assert_eq!(engine, tested);
+}
+
+#[test]
+fn a_field_path_finds_what_a_json_pointer_finds() {
+    let record = json!({
+        "requestParameters": {"a/b": {"c~d": [10, {"e": "f"}]}, "list": ["x", "y"]},
+        "0": "zero",
+    });
+    for pointer in [
+        "/requestParameters/a~1b/c~0d/1/e",
+        "/requestParameters/a~1b/c~0d/0",
+        "/requestParameters/list/1",
+        "/requestParameters/list/01",
+        "/requestParameters/list/+1",
+        "/requestParameters/list/2",
+        "/requestParameters/list/x",
+        "/requestParameters/missing",
+        "/requestParameters/list/1/deeper",
+        "/0",
+        "",
+    ] {
+        assert_eq!(
+            FieldPath::new(pointer).find(&record),
+            record.pointer(pointer),
+            "{pointer}"
+        );
+    }
 }

@@ -32,7 +32,7 @@ fn a_good_file_reads_with_its_condition_and_cases() {
     assert_eq!(file.rule.id, "ACME-001");
     assert_eq!(file.rule.reason, "{principal} called {action}{outcome}");
     assert!(
-        matches!(file.rule.when, When::Field(ref pointer, _) if pointer == "/requestParameters/bucketName")
+        matches!(file.rule.when, When::Field(ref path, _) if path.pointer() == "/requestParameters/bucketName")
     );
     assert_eq!(file.cases.len(), 1);
     let report = crate::rules::testing::run(&[file], None);
