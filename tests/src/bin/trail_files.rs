@@ -1,7 +1,8 @@
 //! Writes a simulated organization's trail as CloudTrail delivery files, for measuring scans
 //! at scale: 50 accounts, each a seed of the simulation (two weeks of its CloudTrail, attacks
-//! included); past 50 seeds, the next 50 carry on in the following two weeks, so more records
-//! mean a longer history, not a wider one. Files are laid out as CloudTrail lays them out
+//! included); past 50 seeds, the next 50 hold the two weeks before, so more records mean a
+//! longer history, not a wider one, and never one in the future (a scan refuses records
+//! dated more than a day ahead). Files are laid out as CloudTrail lays them out
 //! (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_
 //! <delivered>_<unique>.json.gz`), one per account, region and five minutes, as CloudTrail delivers them: a quiet
 //! account's five minutes hold a few records, so a scan of them opens many small files.
@@ -37,7 +38,7 @@ fn main() {
             break;
         }
         let account = format!("{:012}", 200_000_000_000 + (seed - 1) % ACCOUNTS);
-        let shift = Duration::days(14 * ((seed - 1) / ACCOUNTS) as i64);
+        let shift = Duration::days(-14 * ((seed - 1) / ACCOUNTS) as i64);
         let mut deliveries: BTreeMap<(String, DateTime<Utc>), Vec<Value>> = BTreeMap::new();
         for labelled in simulate(seed).records {
             if written >= records {
