@@ -287,17 +287,8 @@ impl Document<'_, '_> {
 
     /// The value just copied into `bytes`, parsed.
     fn parsed(&self) -> Result<Value, Split> {
-        // UTF-8 checked once for the whole value: parsing from bytes checks every string on
-        // its own, which costs more.
-        let text = std::str::from_utf8(&self.bytes).map_err(|error| {
-            Split::Syntax(format!(
-                "record {}: not UTF-8 (byte {} of the record)",
-                self.count,
-                error.valid_up_to()
-            ))
-        })?;
-        serde_json::from_str(text)
-            .map_err(|error| Split::Syntax(format!("record {}: {error}", self.count)))
+        crate::input::parse_json(&self.bytes, "record")
+            .map_err(|reason| Split::Syntax(format!("record {}: {reason}", self.count)))
     }
 
     /// `{"Records": [...]}` gives its records; any other object (when `shape` allows) is one

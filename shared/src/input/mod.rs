@@ -65,17 +65,17 @@ pub enum BodyError {
 
 /// Parses a raw body into its events.
 pub fn parse_body(body: &[u8]) -> Result<Vec<ParsedEvent>, BodyError> {
-    // UTF-8 checked once for the whole body: parsing from bytes checks every string on its
-    // own, which costs more.
-    let text = std::str::from_utf8(body).map_err(|error| {
-        BodyError::NotJson(format!(
-            "not UTF-8 (byte {} of the body)",
-            error.valid_up_to()
-        ))
-    })?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|error| BodyError::NotJson(error.to_string()))?;
+    let value = parse_json(body, "body").map_err(BodyError::NotJson)?;
     parse_value(value)
+}
+
+/// JSON from bytes, checked for UTF-8 once for the whole: parsing bytes checks every string
+/// on its own, which costs more. A break in UTF-8 is named by its byte, counted from the
+/// start of `what` (the body, the record).
+pub fn parse_json(bytes: &[u8], what: &str) -> Result<Value, String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|error| format!("not UTF-8 (byte {} of the {what})", error.valid_up_to()))?;
+    serde_json::from_str(text).map_err(|error| error.to_string())
 }
 
 /// Splits a JSON value into its events and parses each one.

@@ -199,6 +199,11 @@ impl FieldPath {
         &self.pointer
     }
 
+    /// The keys the pointer names, unescaped, from the record's top.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
     /// The value at this path, as `Value::pointer` finds it.
     pub fn find<'v>(&self, record: &'v Value) -> Option<&'v Value> {
         self.keys.iter().try_fold(record, |value, key| match value {

@@ -143,12 +143,8 @@ pub(crate) fn reference_record(path: &str, reference: Option<&Path>) -> Result<V
 
 /// Sets a field by JSON pointer, making objects on the way; `null` removes it.
 pub(crate) fn set(record: &mut Value, pointer: &str, value: &Value) {
-    let keys: Vec<String> = pointer
-        .trim_start_matches('/')
-        .split('/')
-        .map(|key| key.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    let (last, path) = keys.split_last().expect("a pointer names a field");
+    let path = super::FieldPath::new(pointer);
+    let (last, path) = path.keys().split_last().expect("a pointer names a field");
     let mut target = record;
     for key in path {
         if !target.get(key).is_some_and(Value::is_object) {
