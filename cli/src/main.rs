@@ -13,6 +13,7 @@ mod rules;
 mod s3;
 mod scan;
 mod sources;
+mod spill;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,10 +1,10 @@
 //! Printing what a scan found: incidents and findings for people, JSON lines for programs.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
-use trailwatch_shared::casebook::Casebook;
 use trailwatch_shared::finding::Finding;
 use trailwatch_shared::incident::Incident;
 use trailwatch_shared::rules::{Rule, attack};
@@ -24,12 +24,13 @@ pub fn write_line<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<()
     out.write_all(b"\n")
 }
 
-pub fn write_values(
+/// One JSON line an item, from items read back: the first that cannot be read stops it.
+pub fn write_results<T: Serialize>(
     out: &mut impl Write,
-    values: impl Iterator<Item = serde_json::Value>,
+    items: impl Iterator<Item = io::Result<T>>,
 ) -> io::Result<()> {
-    for value in values {
-        write_line(out, &value)?;
+    for item in items {
+        write_line(out, &item?)?;
     }
     out.flush()
 }
@@ -42,70 +43,105 @@ pub fn write_cases(
     incidents: &[&Incident],
     findings: &[&Finding],
 ) -> io::Result<()> {
-    if !incidents.is_empty() {
-        writeln!(out, "INCIDENTS")?;
-        writeln!(
-            out,
-            "{:<18}  {:<8}  {:<20}  {:<20}  TACTICS",
-            "ID", "SEVERITY", "FIRST SEEN", "LAST SEEN"
-        )?;
-        for incident in incidents {
-            writeln!(
-                out,
-                "{:<18}  {:<8}  {:<20}  {:<20}  {}",
-                incident.id,
-                incident.severity.as_str(),
-                incident.first_seen.format(TIME),
-                incident.last_seen.format(TIME),
-                incident.tactics.join(" → ")
-            )?;
-            writeln!(out, "    {}", incident.summary)?;
-            writeln!(out, "    findings: {}", incident.finding_ids.join(", "))?;
-        }
-        writeln!(out)?;
-    }
-    if !findings.is_empty() {
-        let principal_width = column_width(findings.iter().map(|f| f.principal.len()), "PRINCIPAL");
-        let detection_width =
-            column_width(findings.iter().map(|f| f.detection.id.len()), "DETECTION");
-        writeln!(out, "FINDINGS")?;
-        writeln!(
-            out,
-            "{:<18}  {:<8}  {:<12}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  TITLE",
-            "ID",
-            "SEVERITY",
-            "STATUS",
-            "COUNT",
-            "FIRST SEEN",
-            "LAST SEEN",
-            "PRINCIPAL",
-            "DETECTION"
-        )?;
-        for finding in findings {
-            writeln!(
-                out,
-                "{:<18}  {:<8}  {:<12}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  {}",
-                finding.id,
-                finding.severity.as_str(),
-                finding.status.as_str(),
-                finding.count,
-                finding.first_seen.format(TIME),
-                finding.last_seen.format(TIME),
-                finding.principal,
-                finding.detection.id,
-                finding.detection.title
-            )?;
-            writeln!(out, "    {}", finding.reason)?;
-            if finding.actions.len() > 1 {
-                let calls: Vec<&str> = finding.actions.iter().map(String::as_str).collect();
-                writeln!(out, "    calls: {}", calls.join(", "))?;
-            }
-            if let Some(rule) = &finding.suppressed_by {
-                writeln!(out, "    suppressed by {rule}")?;
-            }
-        }
-    }
+    write_incidents(out, incidents.iter().map(|incident| Ok(*incident)))?;
+    let mut widths = FindingWidths::default();
+    findings.iter().for_each(|finding| widths.fit(finding));
+    write_findings(out, widths, findings.iter().map(|finding| Ok(*finding)))?;
     out.flush()
+}
+
+/// The incidents' table, each with its sentence and findings; nothing when there are none.
+pub fn write_incidents<I: Borrow<Incident>>(
+    out: &mut impl Write,
+    incidents: impl Iterator<Item = io::Result<I>>,
+) -> io::Result<()> {
+    let mut incidents = incidents.peekable();
+    if incidents.peek().is_none() {
+        return Ok(());
+    }
+    writeln!(out, "INCIDENTS")?;
+    writeln!(
+        out,
+        "{:<18}  {:<8}  {:<20}  {:<20}  TACTICS",
+        "ID", "SEVERITY", "FIRST SEEN", "LAST SEEN"
+    )?;
+    for incident in incidents {
+        let incident = incident?;
+        let incident = incident.borrow();
+        writeln!(
+            out,
+            "{:<18}  {:<8}  {:<20}  {:<20}  {}",
+            incident.id,
+            incident.severity.as_str(),
+            incident.first_seen.format(TIME),
+            incident.last_seen.format(TIME),
+            incident.tactics.join(" → ")
+        )?;
+        writeln!(out, "    {}", incident.summary)?;
+        writeln!(out, "    findings: {}", incident.finding_ids.join(", "))?;
+    }
+    writeln!(out)
+}
+
+/// The widths of the findings table's principal and detection columns.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FindingWidths {
+    principal: usize,
+    detection: usize,
+}
+
+impl FindingWidths {
+    /// Widens the columns to a finding's.
+    pub fn fit(&mut self, finding: &Finding) {
+        self.principal = self.principal.max(finding.principal.len());
+        self.detection = self.detection.max(finding.detection.id.len());
+    }
+}
+
+/// The findings' table, with counts; nothing when there are none.
+pub fn write_findings<F: Borrow<Finding>>(
+    out: &mut impl Write,
+    widths: FindingWidths,
+    findings: impl Iterator<Item = io::Result<F>>,
+) -> io::Result<()> {
+    let mut findings = findings.peekable();
+    if findings.peek().is_none() {
+        return Ok(());
+    }
+    let principal_width = column_width(std::iter::once(widths.principal), "PRINCIPAL");
+    let detection_width = column_width(std::iter::once(widths.detection), "DETECTION");
+    writeln!(out, "FINDINGS")?;
+    writeln!(
+        out,
+        "{:<18}  {:<8}  {:<12}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  TITLE",
+        "ID", "SEVERITY", "STATUS", "COUNT", "FIRST SEEN", "LAST SEEN", "PRINCIPAL", "DETECTION"
+    )?;
+    for finding in findings {
+        let finding = finding?;
+        let finding = finding.borrow();
+        writeln!(
+            out,
+            "{:<18}  {:<8}  {:<12}  {:>6}  {:<20}  {:<20}  {:<principal_width$}  {:<detection_width$}  {}",
+            finding.id,
+            finding.severity.as_str(),
+            finding.status.as_str(),
+            finding.count,
+            finding.first_seen.format(TIME),
+            finding.last_seen.format(TIME),
+            finding.principal,
+            finding.detection.id,
+            finding.detection.title
+        )?;
+        writeln!(out, "    {}", finding.reason)?;
+        if finding.actions.len() > 1 {
+            let calls: Vec<&str> = finding.actions.iter().map(String::as_str).collect();
+            writeln!(out, "    calls: {}", calls.join(", "))?;
+        }
+        if let Some(rule) = &finding.suppressed_by {
+            writeln!(out, "    suppressed by {rule}")?;
+        }
+    }
+    Ok(())
 }
 
 /// One finding, whole: its row, then what it holds.
@@ -180,8 +216,20 @@ pub fn write_suppressions(
     out.flush()
 }
 
+/// How many findings and incidents a scan made.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaseCounts {
+    pub findings: usize,
+    pub suppressed: usize,
+    pub incidents: usize,
+}
+
 /// Findings and incidents per detection and per principal, with what suppression removed.
-pub fn write_stats(out: &mut impl Write, cases: &Casebook) -> io::Result<()> {
+pub fn write_stats(
+    out: &mut impl Write,
+    findings: impl Iterator<Item = io::Result<Finding>>,
+    incidents: impl Iterator<Item = io::Result<Incident>>,
+) -> io::Result<()> {
     #[derive(Default)]
     struct Tally {
         findings: usize,
@@ -189,21 +237,29 @@ pub fn write_stats(out: &mut impl Write, cases: &Casebook) -> io::Result<()> {
         events: u64,
         incidents: usize,
     }
-    let mut by_detection: BTreeMap<&str, Tally> = BTreeMap::new();
-    let mut by_principal: BTreeMap<&str, Tally> = BTreeMap::new();
-    for finding in cases.findings() {
+    let mut by_detection: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut by_principal: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut counts = CaseCounts::default();
+    for finding in findings {
+        let finding = finding?;
+        counts.findings += 1;
+        counts.suppressed += usize::from(finding.is_suppressed());
         for tally in [
-            by_detection.entry(&finding.detection.id).or_default(),
-            by_principal.entry(&finding.principal).or_default(),
+            by_detection
+                .entry(finding.detection.id.clone())
+                .or_default(),
+            by_principal.entry(finding.principal.clone()).or_default(),
         ] {
             tally.findings += 1;
             tally.events += finding.count;
             tally.suppressed += usize::from(finding.is_suppressed());
         }
     }
-    for incident in cases.incidents() {
+    for incident in incidents {
+        let incident = incident?;
+        counts.incidents += 1;
         by_principal
-            .entry(&incident.principal)
+            .entry(incident.principal.clone())
             .or_default()
             .incidents += 1;
         let mut detections: Vec<&str> = incident
@@ -214,10 +270,13 @@ pub fn write_stats(out: &mut impl Write, cases: &Casebook) -> io::Result<()> {
         detections.sort_unstable();
         detections.dedup();
         for detection in detections {
-            by_detection.entry(detection).or_default().incidents += 1;
+            by_detection
+                .entry(detection.to_string())
+                .or_default()
+                .incidents += 1;
         }
     }
-    let mut table = |title: &str, rows: &BTreeMap<&str, Tally>| -> io::Result<()> {
+    let mut table = |title: &str, rows: &BTreeMap<String, Tally>| -> io::Result<()> {
         // Full width: a backtest is read whole, principals and all.
         let width = rows
             .keys()
@@ -230,7 +289,7 @@ pub fn write_stats(out: &mut impl Write, cases: &Casebook) -> io::Result<()> {
             "{title:<width$}  {:>8}  {:>10}  {:>8}  {:>9}",
             "FINDINGS", "SUPPRESSED", "EVENTS", "INCIDENTS"
         )?;
-        let mut rows: Vec<(&&str, &Tally)> = rows.iter().collect();
+        let mut rows: Vec<(&String, &Tally)> = rows.iter().collect();
         rows.sort_by(|a, b| b.1.findings.cmp(&a.1.findings).then(a.0.cmp(b.0)));
         for (name, tally) in rows {
             writeln!(
@@ -243,18 +302,13 @@ pub fn write_stats(out: &mut impl Write, cases: &Casebook) -> io::Result<()> {
     };
     table("DETECTION", &by_detection)?;
     table("PRINCIPAL", &by_principal)?;
-    let findings = cases.findings();
-    let suppressed = findings
-        .iter()
-        .filter(|finding| finding.is_suppressed())
-        .count();
     writeln!(
         out,
         "{} findings ({} would alert, {} suppressed), {} incidents",
-        findings.len(),
-        findings.len() - suppressed,
-        suppressed,
-        cases.incidents().len()
+        counts.findings,
+        counts.findings - counts.suppressed,
+        counts.suppressed,
+        counts.incidents
     )?;
     out.flush()
 }
@@ -287,7 +341,7 @@ impl Read {
 }
 
 /// One line for stderr: what was read and what was found.
-pub fn summary(read: &Read, cases: &Casebook) -> String {
+pub fn summary(read: &Read, cases: CaseCounts) -> String {
     let breakdown: Vec<String> = read
         .anomalies
         .iter()
@@ -305,18 +359,13 @@ pub fn summary(read: &Read, cases: &Casebook) -> String {
     if !breakdown.is_empty() {
         line.push_str(&format!(" ({})", breakdown.join(", ")));
     }
-    let findings = cases.findings();
-    let suppressed = findings
-        .iter()
-        .filter(|finding| finding.is_suppressed())
-        .count();
     line.push_str(&format!(
         " → {}, {}",
-        plural(findings.len(), "finding", "findings"),
-        plural(cases.incidents().len(), "incident", "incidents")
+        plural(cases.findings, "finding", "findings"),
+        plural(cases.incidents, "incident", "incidents")
     ));
-    if suppressed > 0 {
-        line.push_str(&format!("; {suppressed} findings suppressed"));
+    if cases.suppressed > 0 {
+        line.push_str(&format!("; {} findings suppressed", cases.suppressed));
     }
     if read.repeated > 0 {
         line.push_str(&format!("; {} repeated events counted once", read.repeated));

@@ -14,10 +14,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::adapters::s3::S3ObjectSource;
-use trailwatch_shared::casebook::{Casebook, Triage};
+use trailwatch_shared::casebook::{self, Casebook, Triage};
 use trailwatch_shared::collect::delivery::{
     DeliveryFileError, MAX_DECOMPRESSED_BYTES, read_any_records,
 };
+use trailwatch_shared::finding::Finding;
+use trailwatch_shared::incident::Incident;
 use trailwatch_shared::ports::{ObjectSource, StoreError};
 use trailwatch_shared::sigma::SigmaRules;
 use trailwatch_shared::suppress::Suppressions;
@@ -25,12 +27,18 @@ use trailwatch_shared::{Anomaly, Engine, Event, Problem, Severity, export};
 
 use crate::inputs::{Input, Location, Plan};
 use crate::order::{RecentIds, Reorder};
+use crate::spill::{Sorted, Spill};
 use crate::{FOUND, Format, ScanArgs, USAGE, finish, report, rules, s3, sources};
 
 /// Problems printed per file before the rest are only counted.
 const PROBLEMS_SHOWN: usize = 20;
 /// How long past the reorder window an event id is remembered, to recognise a repeat.
 const REPEAT_HORIZON: TimeDelta = TimeDelta::hours(1);
+/// How far behind the latest event a finding or incident stays open for late events, once
+/// its window has passed.
+const LATE_SLACK: TimeDelta = TimeDelta::days(1);
+/// How often, in event time, what has closed is written out of memory.
+const CLOSE_EVERY: TimeDelta = TimeDelta::hours(1);
 
 pub fn run(args: &ScanArgs) -> ExitCode {
     let (engine, triage) = match setup(args) {
@@ -60,6 +68,13 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
+    let closed = match Closed::new() {
+        Ok(closed) => closed,
+        Err(error) => {
+            eprintln!("trailwatch: cannot create a temporary file for closed findings: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let streams_anomalies = matches!(args.format, Format::Jsonl) && !args.stats;
     let window = TimeDelta::minutes(i64::from(args.reorder_window_minutes));
     let mut pass = Pass {
@@ -70,6 +85,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             profiles: MemoryProfileStore::default(),
             detected_at: Utc::now(),
             cases: Casebook::new(triage),
+            closed,
             read: report::Read::default(),
             shown: streams_anomalies
                 .then(|| (args.min_severity, io::BufWriter::new(io::stdout().lock()))),
@@ -109,29 +125,33 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         Some((_, mut shown)) => shown.flush(),
         None => Ok(()),
     };
-    if let Some(Halt::Store(error)) = &halted {
-        // The in-memory store cannot fail; if it did, say so rather than print half a scan.
-        eprintln!("trailwatch: {error}");
+    if let Some(halt @ (Halt::Store(_) | Halt::Spill(_))) = &halted {
+        // The in-memory store cannot fail; if it did, or the temporary file did, say so
+        // rather than print half a scan.
+        eprintln!("trailwatch: {halt}");
         return ExitCode::FAILURE;
     }
     if evaluation.read.files == 0 {
         eprintln!("trailwatch: nothing could be read");
         return ExitCode::from(USAGE);
     }
+    let mut cases = match evaluation.close_all() {
+        Ok(cases) => cases,
+        Err(error) => {
+            eprintln!("trailwatch: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let written = match halted {
         Some(Halt::Write(error)) => Err(error),
-        _ => flushed.and_then(|()| write_report(args, &mut io::stdout().lock(), &evaluation.cases)),
+        _ => flushed.and_then(|()| write_report(args, &mut io::stdout().lock(), &mut cases)),
     };
-    eprintln!("{}", report::summary(&evaluation.read, &evaluation.cases));
+    eprintln!("{}", report::summary(&evaluation.read, cases.counts()));
     let status = finish(written);
     let met = evaluation.met
-        || args.fail_on.is_some_and(|threshold| {
-            evaluation
-                .cases
-                .incidents()
-                .iter()
-                .any(|incident| incident.severity >= threshold)
-        });
+        || args
+            .fail_on
+            .is_some_and(|threshold| cases.incidents.any_at_least(threshold));
     if met && status == ExitCode::SUCCESS {
         ExitCode::from(FOUND)
     } else {
@@ -140,28 +160,42 @@ pub fn run(args: &ScanArgs) -> ExitCode {
 }
 
 /// What is printed once everything is read (anomalies as JSON lines are printed as found).
-fn write_report(args: &ScanArgs, out: &mut impl Write, cases: &Casebook) -> io::Result<()> {
+fn write_report(args: &ScanArgs, out: &mut impl Write, cases: &mut SortedCases) -> io::Result<()> {
     let threshold = args.min_severity;
-    let findings: Vec<_> = cases
-        .findings()
-        .into_iter()
-        .filter(|finding| finding.severity >= threshold)
-        .collect();
-    let incidents: Vec<_> = cases
-        .incidents()
-        .into_iter()
-        .filter(|incident| incident.severity >= threshold)
-        .collect();
     if args.stats {
-        return report::write_stats(out, cases);
+        return report::write_stats(
+            out,
+            cases.findings.read(Severity::Low),
+            cases.incidents.read(Severity::Low),
+        );
     }
     match args.format {
-        Format::Table => report::write_cases(out, &incidents, &findings),
+        Format::Table => {
+            report::write_incidents(out, cases.incidents.read(threshold))?;
+            let mut widths = report::FindingWidths::default();
+            for finding in cases.findings.read(threshold) {
+                widths.fit(&finding?);
+            }
+            report::write_findings(out, widths, cases.findings.read(threshold))?;
+            out.flush()
+        }
         Format::Jsonl => out.flush(),
-        Format::Findings => report::write_jsonl(out, &findings),
-        Format::Incidents => report::write_jsonl(out, &incidents),
-        Format::Ocsf => report::write_values(out, findings.iter().map(|f| export::ocsf(f))),
-        Format::Asff => report::write_values(out, findings.iter().map(|f| export::asff(f, None))),
+        Format::Findings => report::write_results(out, cases.findings.read(threshold)),
+        Format::Incidents => report::write_results(out, cases.incidents.read(threshold)),
+        Format::Ocsf => report::write_results(
+            out,
+            cases
+                .findings
+                .read(threshold)
+                .map(|finding| finding.map(|f| export::ocsf(&f))),
+        ),
+        Format::Asff => report::write_results(
+            out,
+            cases
+                .findings
+                .read(threshold)
+                .map(|finding| finding.map(|f| export::asff(&f, None))),
+        ),
     }
 }
 
@@ -232,6 +266,8 @@ async fn gather(args: &ScanArgs) -> Result<(Plan, Option<S3ObjectSource>), Strin
 /// Why a scan stopped before its end.
 enum Halt {
     Store(StoreError),
+    /// Closed findings could not be written to their temporary file.
+    Spill(io::Error),
     /// The output could not be written (a closed pipe, a full disk).
     Write(io::Error),
 }
@@ -240,6 +276,7 @@ impl std::fmt::Display for Halt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Halt::Store(error) => write!(f, "{error}"),
+            Halt::Spill(error) => write!(f, "cannot keep closed findings on disk: {error}"),
             Halt::Write(error) => write!(f, "{error}"),
         }
     }
@@ -387,6 +424,8 @@ struct Evaluation<'a, W: Write> {
     profiles: MemoryProfileStore,
     detected_at: DateTime<Utc>,
     cases: Casebook,
+    /// What the casebook closed, out of memory.
+    closed: Closed,
     read: report::Read,
     /// Where anomalies of a severity or above are printed as they are found.
     shown: Option<(Severity, W)>,
@@ -398,6 +437,10 @@ struct Evaluation<'a, W: Write> {
 impl<W: Write> Evaluation<'_, W> {
     fn evaluate(&mut self, event: &Event) -> Result<(), Halt> {
         self.read.events += 1;
+        if self.closed.due(event.event_time) {
+            let closed = self.cases.close(event.event_time - LATE_SLACK);
+            self.closed.keep(closed).map_err(Halt::Spill)?;
+        }
         let evaluated = ready(
             self.engine
                 .evaluate(event, &self.profiles, self.detected_at),
@@ -405,12 +448,23 @@ impl<W: Write> Evaluation<'_, W> {
         let Some(anomaly) = evaluated.map_err(Halt::Store)? else {
             return Ok(());
         };
-        self.cases.record(event, &anomaly);
+        let recorded = self.cases.record(event, &anomaly);
         self.read.count_anomaly(&anomaly);
-        self.met |= self.fail_on.is_some_and(|threshold| {
-            anomaly.severity >= threshold && !self.cases.is_wholly_suppressed(&anomaly.event_id)
-        });
+        self.met |= self
+            .fail_on
+            .is_some_and(|threshold| anomaly.severity >= threshold && !recorded.wholly_suppressed);
         self.show(&anomaly).map_err(Halt::Write)
+    }
+
+    /// Everything still open, closed; and every closed case, in order.
+    fn close_all(&mut self) -> io::Result<SortedCases> {
+        let open = self.cases.close_all();
+        self.closed.keep(open)?;
+        let closed = std::mem::replace(&mut self.closed, Closed::new()?);
+        Ok(SortedCases {
+            findings: closed.findings.into_sorted()?,
+            incidents: closed.incidents.into_sorted()?,
+        })
     }
 
     fn show(&mut self, anomaly: &Anomaly) -> io::Result<()> {
@@ -419,6 +473,59 @@ impl<W: Write> Evaluation<'_, W> {
                 report::write_line(out, anomaly)
             }
             _ => Ok(()),
+        }
+    }
+}
+
+/// Findings and incidents the casebook closed, kept on disk until the scan's end.
+struct Closed {
+    findings: Spill<Finding>,
+    incidents: Spill<Incident>,
+    /// The event time at which to close again.
+    next: Option<DateTime<Utc>>,
+}
+
+impl Closed {
+    fn new() -> io::Result<Self> {
+        Ok(Self {
+            findings: Spill::new()?,
+            incidents: Spill::new()?,
+            next: None,
+        })
+    }
+
+    /// Whether it is time to close what an event at `now` leaves behind.
+    fn due(&mut self, now: DateTime<Utc>) -> bool {
+        let due = self.next.is_none_or(|next| now >= next);
+        if due {
+            self.next = Some(now + CLOSE_EVERY);
+        }
+        due
+    }
+
+    fn keep(&mut self, closed: casebook::Closed) -> io::Result<()> {
+        for finding in &closed.findings {
+            self.findings.push(finding)?;
+        }
+        for incident in &closed.incidents {
+            self.incidents.push(incident)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every finding and incident of a scan, in order.
+struct SortedCases {
+    findings: Sorted<Finding>,
+    incidents: Sorted<Incident>,
+}
+
+impl SortedCases {
+    fn counts(&self) -> report::CaseCounts {
+        report::CaseCounts {
+            findings: self.findings.len(),
+            suppressed: self.findings.suppressed(),
+            incidents: self.incidents.len(),
         }
     }
 }

@@ -738,3 +738,63 @@ fn delivery_files_are_read_in_the_order_their_names_give_and_late_records_are_co
         stderr(&refused)
     );
 }
+
+#[test]
+fn a_week_of_findings_closed_as_the_scan_moves_on_comes_out_once_each_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let day_call = |id: String, day: u32, time: &str| {
+        let mut record = call(id, 0, root(), "ListBuckets", None);
+        record["eventTime"] = format!("2026-11-{day:02}T{time}Z").into();
+        record
+    };
+    let mut week: Vec<Value> = (2..=8)
+        .map(|day| day_call(format!("day-{day}"), day, "09:00:00"))
+        .collect();
+    // Six days late: its finding was closed and written out long before; it opens again.
+    week.push(day_call("late".into(), 2, "10:00:00"));
+    let file = write(
+        dir.path(),
+        "week.json",
+        json!({"Records": week}).to_string().as_bytes(),
+    );
+
+    let output = scan(&["--format", "findings", &file]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let findings = jsonl(&output);
+    let days: Vec<(&str, u64)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["first_seen"].as_str().unwrap(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-11-02T09:00:00Z", 2),
+            ("2026-11-03T09:00:00Z", 1),
+            ("2026-11-04T09:00:00Z", 1),
+            ("2026-11-05T09:00:00Z", 1),
+            ("2026-11-06T09:00:00Z", 1),
+            ("2026-11-07T09:00:00Z", 1),
+            ("2026-11-08T09:00:00Z", 1),
+        ]
+    );
+    assert_eq!(findings[0]["last_seen"], "2026-11-02T10:00:00Z");
+    assert_eq!(findings[0]["event_ids"], json!(["day-2", "late"]));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("→ 7 findings, 0 incidents") && errors.contains("1 late events"),
+        "{errors}"
+    );
+
+    let table = stdout(&scan(&[&file]));
+    assert_eq!(table.matches("TW-ROOT-001").count(), 7, "{table}");
+    let stats = stdout(&scan(&["--stats", &file]));
+    assert!(
+        stats.contains("7 findings (7 would alert, 0 suppressed), 0 incidents"),
+        "{stats}"
+    );
+}

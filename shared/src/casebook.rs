@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::anomaly::Anomaly;
 use crate::baseline::{SettingError, setting_variable};
@@ -36,6 +36,9 @@ pub struct Recorded {
     pub findings: Vec<String>,
     /// Incidents it opened or changed, and how.
     pub incidents: Vec<(String, IncidentChange)>,
+    /// Whether a suppression rule matched every detection of the event, as
+    /// [`Casebook::record`] says (the stores' merges leave it false).
+    pub wholly_suppressed: bool,
 }
 
 /// What merging contributions into findings and trails changed.
@@ -83,6 +86,20 @@ pub fn merge(
         }
     }
     merged
+}
+
+fn is_wholly_suppressed(contributions: &[Contribution]) -> bool {
+    !contributions.is_empty()
+        && contributions
+            .iter()
+            .all(|contribution| contribution.suppressed_by.is_some())
+}
+
+/// Findings and incidents no event still to come can change, taken out of the book.
+#[derive(Debug, Default)]
+pub struct Closed {
+    pub findings: Vec<Finding>,
+    pub incidents: Vec<Incident>,
 }
 
 /// Findings, the trails that form incidents, and the incidents, held in memory: what `scan`'s
@@ -138,6 +155,50 @@ impl Cases {
     pub fn incident(&self, id: &str) -> Option<&Incident> {
         self.incidents.get(id)
     }
+
+    /// Takes out the findings whose window ended by `now` and the incidents with no finding
+    /// within the incident window of it, and forgets the trails with no step that window
+    /// still reaches: an event at `now` or later changes none of them.
+    fn close(
+        &mut self,
+        now: DateTime<Utc>,
+        findings: &FindingSettings,
+        incidents: &IncidentSettings,
+    ) -> Closed {
+        let reaches = |last_seen: DateTime<Utc>| last_seen + incidents.window >= now;
+        self.trails.retain(|_, trail| {
+            trail.steps.iter().any(|step| reaches(step.last_seen))
+                || trail
+                    .incident
+                    .as_ref()
+                    .is_some_and(|incident| reaches(incident.last_seen))
+        });
+        Closed {
+            findings: self
+                .findings
+                .extract_if(|_, finding| finding.window_start + findings.window <= now)
+                .map(|(_, finding)| finding)
+                .collect(),
+            incidents: self
+                .incidents
+                .extract_if(|_, incident| !reaches(incident.last_seen))
+                .map(|(_, incident)| incident)
+                .collect(),
+        }
+    }
+
+    /// Takes out every finding and incident.
+    fn close_all(&mut self) -> Closed {
+        self.trails.clear();
+        Closed {
+            findings: self.findings.drain().map(|(_, finding)| finding).collect(),
+            incidents: self
+                .incidents
+                .drain()
+                .map(|(_, incident)| incident)
+                .collect(),
+        }
+    }
 }
 
 /// Findings and incidents gathered in memory: each event counted once per finding however
@@ -146,9 +207,8 @@ impl Cases {
 pub struct Casebook {
     triage: Triage,
     cases: Cases,
-    counted: HashSet<(String, String)>,
-    /// Events whose every detection a suppression rule matched.
-    wholly_suppressed: HashSet<String>,
+    /// The events counted into each finding still in the book.
+    counted: HashMap<String, HashSet<String>>,
 }
 
 impl Casebook {
@@ -162,28 +222,41 @@ impl Casebook {
     /// Counts an anomalous event into its findings and its subject's trail.
     pub fn record(&mut self, event: &Event, anomaly: &Anomaly) -> Recorded {
         let contributions = self.triage.contributions(event, anomaly);
-        if !contributions.is_empty()
-            && contributions
-                .iter()
-                .all(|contribution| contribution.suppressed_by.is_some())
-        {
-            self.wholly_suppressed.insert(anomaly.event_id.clone());
-        }
+        let wholly_suppressed = is_wholly_suppressed(&contributions);
         let uncounted: Vec<Contribution> = contributions
             .into_iter()
             .filter(|contribution| {
-                self.counted.insert((
-                    contribution.finding_id.clone(),
-                    contribution.event_id.clone(),
-                ))
+                self.counted
+                    .entry(contribution.finding_id.clone())
+                    .or_default()
+                    .insert(contribution.event_id.clone())
             })
             .collect();
-        self.cases.merge(&uncounted, &self.triage.incidents)
+        Recorded {
+            wholly_suppressed,
+            ..self.cases.merge(&uncounted, &self.triage.incidents)
+        }
     }
 
-    /// Whether a suppression rule matched every detection of this event.
-    pub fn is_wholly_suppressed(&self, event_id: &str) -> bool {
-        self.wholly_suppressed.contains(event_id)
+    /// Takes out what no event at `now` or later changes: findings whose window ended by
+    /// then, incidents with no finding within the incident window of it. What a long scan
+    /// writes out as it goes, so that its memory follows its open cases, not its input. An
+    /// event older than `now` recorded afterwards opens its finding or incident again, under
+    /// the same id.
+    pub fn close(&mut self, now: DateTime<Utc>) -> Closed {
+        let closed = self
+            .cases
+            .close(now, &self.triage.findings, &self.triage.incidents);
+        for finding in &closed.findings {
+            self.counted.remove(&finding.id);
+        }
+        closed
+    }
+
+    /// Takes out every finding and incident.
+    pub fn close_all(&mut self) -> Closed {
+        self.counted.clear();
+        self.cases.close_all()
     }
 
     /// The findings, oldest first.

@@ -257,6 +257,36 @@ impl Finding {
         }
     }
 
+    /// Takes in another part of the same finding (the events recorded after it was closed):
+    /// counts add up, the earliest event's reason stands, samples and sets stay bounded, and
+    /// one part no rule suppressed lifts the suppression.
+    pub fn merge(&mut self, other: Finding) {
+        self.count += other.count;
+        self.severity = self.severity.max(other.severity);
+        if other.first_seen < self.first_seen {
+            self.first_seen = other.first_seen;
+            self.reason = other.reason;
+        }
+        self.last_seen = self.last_seen.max(other.last_seen);
+        let room = MAX_SAMPLES.saturating_sub(self.event_ids.len());
+        self.event_ids
+            .extend(other.event_ids.into_iter().take(room));
+        for (set, more) in [
+            (&mut self.actions, other.actions),
+            (&mut self.networks, other.networks),
+            (&mut self.user_agents, other.user_agents),
+            (&mut self.regions, other.regions),
+            (&mut self.resources, other.resources),
+        ] {
+            for value in &more {
+                insert_bounded(set, Some(value));
+            }
+        }
+        if other.suppressed_by.is_none() {
+            self.suppressed_by = None;
+        }
+    }
+
     pub fn is_suppressed(&self) -> bool {
         self.suppressed_by.is_some()
     }

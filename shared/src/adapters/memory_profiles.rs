@@ -1,5 +1,7 @@
 //! Per-principal profiles in memory: for `trailwatch scan` and tests. Bounded: each kind
-//! keeps its most recently seen values, and volume history its latest hours.
+//! keeps its most recently seen values, and volume history its latest hours; as in
+//! DynamoDB, where items expire by TTL, values and principals not seen for `state_ttl` of
+//! event time are forgotten.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,6 +19,7 @@ use crate::ports::{ProfileStore, StoreError};
 #[derive(Debug, Default)]
 struct Profile {
     first_seen: Option<DateTime<Utc>>,
+    last_seen: Option<DateTime<Utc>>,
     first_event: Option<String>,
     events: u64,
     /// Value → when it was last seen and which event saw it first, per kind.
@@ -46,6 +49,33 @@ struct State {
     accounts: HashMap<String, DateTime<Utc>>,
     /// (rule, group) → its counts.
     tallies: HashMap<(String, String), Counts>,
+    /// When what expired was last forgotten, in event time.
+    forgotten_at: Option<DateTime<Utc>>,
+}
+
+/// How often, in event time, what has expired is forgotten.
+const FORGET_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+impl State {
+    /// Forgets what was not seen within `state_ttl` of `now`, once a [`FORGET_EVERY`].
+    fn forget_expired(&mut self, now: DateTime<Utc>, config: &BaselineConfig) {
+        let Some(last) = self.forgotten_at else {
+            self.forgotten_at = Some(now);
+            return;
+        };
+        if now < last + FORGET_EVERY {
+            return;
+        }
+        self.forgotten_at = Some(now);
+        let horizon = now - config.state_ttl;
+        self.profiles
+            .retain(|_, profile| profile.last_seen.is_some_and(|seen| seen >= horizon));
+        for profile in self.profiles.values_mut() {
+            for values in profile.seen.values_mut() {
+                values.retain(|_, seen| seen.last >= horizon);
+            }
+        }
+    }
 }
 
 /// One threshold rule's counts for one group.
@@ -89,6 +119,7 @@ impl ProfileStore for MemoryProfileStore {
         if !features.learns {
             return Ok(peek(&state, features, at));
         }
+        state.forget_expired(at, config);
         let account_first_seen = features.account.as_ref().map(|account| {
             let first = state.accounts.entry(account.clone()).or_insert(at);
             let before = *first;
@@ -112,6 +143,7 @@ impl ProfileStore for MemoryProfileStore {
             profile.first_event = Some(features.event_id.clone());
         }
         profile.first_seen = Some(profile.first_seen.map_or(at, |first| first.min(at)));
+        profile.last_seen = Some(profile.last_seen.map_or(at, |last| last.max(at)));
         profile.events += 1;
 
         for (kind, value) in &features.values {
@@ -317,6 +349,64 @@ mod tests {
     async fn keeps_the_profile_store_contract() {
         let store = MemoryProfileStore::default();
         contract::check_all(&store, &store, "memory").await;
+    }
+
+    fn region_call(event_id: &str, principal: &str, region: &str) -> Features {
+        Features {
+            event_id: event_id.into(),
+            principal: principal.into(),
+            account: None,
+            values: vec![(Kind::Region, region.into())],
+            denied: false,
+            instance_credentials: false,
+            aws_service: false,
+            learns: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn forgets_principals_and_values_not_seen_for_the_state_ttl_of_event_time() {
+        use chrono::TimeZone;
+        let store = MemoryProfileStore::default();
+        let config = BaselineConfig {
+            state_ttl: chrono::Duration::days(30),
+            ..BaselineConfig::default()
+        };
+        let day =
+            |n| Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap() + chrono::Duration::days(n);
+        for (id, principal, region, on) in [
+            ("a1", "alice", "eu-west-1", 0),
+            ("b1", "bob", "us-east-1", 0),
+            ("b2", "bob", "eu-west-1", 20),
+            ("b3", "bob", "eu-west-1", 31),
+        ] {
+            store
+                .observe(&region_call(id, principal, region), day(on), &config)
+                .await
+                .unwrap();
+        }
+        let alice = store
+            .observe(&region_call("a2", "alice", "eu-west-1"), day(32), &config)
+            .await
+            .unwrap();
+        assert_eq!(alice.first_seen, None, "alice is new again");
+        assert_eq!(alice.events_before, 0);
+        assert_eq!(alice.new_values.len(), 1);
+        let bob = store
+            .observe(&region_call("b4", "bob", "eu-west-1"), day(32), &config)
+            .await
+            .unwrap();
+        assert_eq!(bob.first_seen, Some(day(0)), "bob is remembered");
+        assert!(bob.new_values.is_empty(), "eu-west-1 was seen 1 day ago");
+        let bob = store
+            .observe(&region_call("b5", "bob", "us-east-1"), day(33), &config)
+            .await
+            .unwrap();
+        assert_eq!(
+            bob.new_values,
+            [(Kind::Region, "us-east-1".to_string())],
+            "us-east-1 was last seen 33 days ago"
+        );
     }
 
     #[tokio::test]

@@ -88,6 +88,40 @@ fn windows_split_findings_and_ids_are_stable() {
 }
 
 #[test]
+fn closing_takes_out_the_findings_whose_window_has_passed_and_a_late_event_opens_one_again() {
+    let mut book = Casebook::default();
+    for (id, day) in [("a", 0), ("b", 0), ("c", 2)] {
+        let event = root_call(id, day, 0, "198.51.100.7");
+        book.record(&event, &anomaly(&event));
+    }
+    let day_one = root_call("x", 1, 0, "x").event_time;
+    let closed = book.close(day_one);
+    assert_eq!(closed.findings.len(), 1);
+    let first = &closed.findings[0];
+    assert_eq!(first.count, 2);
+    assert_eq!(book.findings().len(), 1, "day 2's finding is still open");
+    assert!(book.close(day_one).findings.is_empty(), "closed once");
+
+    let late = root_call("late", 0, 30, "198.51.100.7");
+    let recorded = book.record(&late, &anomaly(&late));
+    assert_eq!(
+        recorded.findings,
+        std::slice::from_ref(&first.id),
+        "the same finding, again"
+    );
+    let mut rest = book.close_all().findings;
+    rest.sort_by_key(|finding| finding.first_seen);
+    assert_eq!(rest.len(), 2);
+    assert_eq!((rest[0].id.as_str(), rest[0].count), (first.id.as_str(), 1));
+    assert!(book.findings().is_empty());
+
+    let mut whole = first.clone();
+    whole.merge(rest.remove(0));
+    assert_eq!(whole.count, 3);
+    assert_eq!(whole.event_ids, ["a", "b", "late"]);
+}
+
+#[test]
 fn first_networks_and_regions_are_keyed_by_what_they_saw_and_first_calls_are_not() {
     use crate::anomaly::Detection;
     let event = root_call("n", 0, 0, "203.0.113.9");
