@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_norway::Value as Yaml;
 use sigma_rust::Rule as SigmaRule;
 
 use crate::anomaly::{Detection, Severity};
@@ -14,6 +15,70 @@ use crate::event::Event;
 #[derive(Default)]
 pub struct SigmaRules {
     rules: Vec<SigmaRule>,
+    /// What each rule requires of `eventSource` and `eventName`, by index: most events can
+    /// then skip the rules altogether, and with them the conversion to sigma-rust's event.
+    requires: Vec<Requires>,
+}
+
+/// The values of `eventSource` and `eventName` (lowercase: Sigma compares plain strings
+/// without case) one of which a rule requires, as its detection says plainly; `None`, any.
+/// A rule's needs are read conservatively: a rule may require more than this, never less.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Requires {
+    sources: Option<Vec<String>>,
+    names: Option<Vec<String>>,
+}
+
+impl Requires {
+    /// What the rule in `text` requires: the plain `eventSource` and `eventName` values of
+    /// the selection its condition starts with, when the condition needs that selection
+    /// true (it is the whole condition or is followed by `and`) and the selection is one
+    /// map (a list of maps is any of them).
+    fn of_rule(text: &str) -> Self {
+        let Ok(rule) = serde_norway::from_str::<Yaml>(text) else {
+            return Self::default();
+        };
+        let detection = &rule["detection"];
+        let Some(condition) = detection["condition"].as_str() else {
+            return Self::default();
+        };
+        let mut words = condition.split_whitespace();
+        let (Some(first), rest) = (words.next(), words.next()) else {
+            return Self::default();
+        };
+        let required = rest.is_none_or(|word| word.eq_ignore_ascii_case("and"));
+        let Some(selection) = detection[first].as_mapping().filter(|_| required) else {
+            return Self::default();
+        };
+        Self {
+            sources: selection.get("eventSource").and_then(plain_values),
+            names: selection.get("eventName").and_then(plain_values),
+        }
+    }
+
+    fn admits(&self, source: &str, name: &str) -> bool {
+        let within = |values: &Option<Vec<String>>, value: &str| {
+            values
+                .as_ref()
+                .is_none_or(|values| values.iter().any(|v| v.eq_ignore_ascii_case(value)))
+        };
+        within(&self.sources, source) && within(&self.names, name)
+    }
+}
+
+/// A field's values as plain strings, lowercase: `None` where any is not a plain string (a
+/// wildcard, an escape, empty, a number, a null), for then the field cannot narrow the rule.
+fn plain_values(values: &Yaml) -> Option<Vec<String>> {
+    let plain = |value: &Yaml| {
+        value
+            .as_str()
+            .filter(|text| !text.is_empty() && !text.contains(['*', '?', '\\']))
+            .map(str::to_lowercase)
+    };
+    match values {
+        Yaml::Sequence(list) => list.iter().map(plain).collect(),
+        value => plain(value).map(|value| vec![value]),
+    }
 }
 
 /// A rule file that was not loaded, and why.
@@ -45,24 +110,25 @@ impl SigmaRules {
             dir: dir.to_path_buf(),
             error,
         })?;
-        let mut rules = Vec::new();
+        let mut rules = SigmaRules::default();
         let mut unsupported = Vec::new();
         for file in files {
             match load_file(&file) {
-                Ok(rule) => rules.push(rule),
+                Ok((rule, requires)) => {
+                    rules.rules.push(rule);
+                    rules.requires.push(requires);
+                }
                 Err(reason) => unsupported.push(Unsupported { file, reason }),
             }
         }
-        Ok(Loaded {
-            rules: SigmaRules { rules },
-            unsupported,
-        })
+        Ok(Loaded { rules, unsupported })
     }
 
     /// The rules of one rule file's text (for tools and fuzzing; `load_dir` for use).
     pub fn from_text(text: &str) -> Result<SigmaRules, String> {
         Ok(SigmaRules {
             rules: vec![parse_rule(text)?],
+            requires: vec![Requires::of_rule(text)],
         })
     }
 
@@ -76,24 +142,44 @@ impl SigmaRules {
 
     /// The detections the Sigma rules make of an event.
     pub fn detect(&self, event: &Event) -> Vec<Detection> {
-        if self.rules.is_empty() {
+        let record = event.record();
+        // An absent field is no value a rule names; one that is not a string, anything.
+        let field = |name: &str| match record.get(name) {
+            None => Some(""),
+            Some(value) => value.as_str(),
+        };
+        match (field("eventSource"), field("eventName")) {
+            (Some(source), Some(name)) => {
+                self.detect_among(event, |index| self.requires[index].admits(source, name))
+            }
+            _ => self.detect_among(event, |_| true),
+        }
+    }
+
+    /// The detections of the rules `candidate` picks by index.
+    fn detect_among(&self, event: &Event, candidate: impl Fn(usize) -> bool) -> Vec<Detection> {
+        let candidates: Vec<&SigmaRule> = (0..self.rules.len())
+            .filter(|index| candidate(*index))
+            .map(|index| &self.rules[index])
+            .collect();
+        if candidates.is_empty() {
             return Vec::new();
         }
         // One conversion per event, shared by every rule.
         let Ok(sigma_event) = sigma_rust::Event::try_from(event.record().clone()) else {
             return Vec::new();
         };
-        self.rules
-            .iter()
+        candidates
+            .into_iter()
             .filter(|rule| rule.is_match(&sigma_event))
             .map(|rule| detection(rule, event))
             .collect()
     }
 }
 
-fn load_file(file: &Path) -> Result<SigmaRule, String> {
+fn load_file(file: &Path) -> Result<(SigmaRule, Requires), String> {
     let text = std::fs::read_to_string(file).map_err(|error| format!("cannot read it: {error}"))?;
-    parse_rule(&text)
+    Ok((parse_rule(&text)?, Requires::of_rule(&text)))
 }
 
 /// One rule file's text as a rule for CloudTrail, or why it is not one.

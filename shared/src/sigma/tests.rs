@@ -168,10 +168,17 @@ fn positive_case(rule: &Yaml) -> (Value, Vec<String>) {
 
 fn fires(rules: &SigmaRules, record: Value, id: &str) -> bool {
     let event = parse_value(record).unwrap().remove(0).outcome.unwrap();
-    rules
-        .detect(&event)
-        .iter()
-        .any(|detection| detection.id == format!("SIGMA-{id}"))
+    let fired = ids(&rules.detect(&event));
+    assert_eq!(
+        fired,
+        ids(&rules.detect_among(&event, |_| true)),
+        "skipping rules by eventSource and eventName changed what fires"
+    );
+    fired.iter().any(|fired| *fired == format!("SIGMA-{id}"))
+}
+
+fn ids(detections: &[Detection]) -> Vec<String> {
+    detections.iter().map(|d| d.id.clone()).collect()
 }
 
 #[test]
@@ -219,6 +226,15 @@ fn every_reference_rule_loads_fires_on_its_selection_and_not_without_it() {
             "{}: does not fire on {positive}",
             file.display()
         );
+        // Sigma compares plain strings without case; so does the choice of rules to try.
+        let mut shouted = positive.clone();
+        for field in ["eventSource", "eventName"] {
+            let loud = shouted[field].as_str().map(str::to_uppercase);
+            if let Some(loud) = loud {
+                shouted[field] = loud.into();
+            }
+        }
+        fires(&loaded.rules, shouted, id);
         let mut negative = positive;
         for field in &fields {
             // Fields every CloudTrail record has get another value; the rest go.
@@ -294,5 +310,74 @@ fn files_that_are_not_cloudtrail_rules_are_unsupported_with_a_reason() {
             .iter()
             .any(|reason| reason.contains("product windows")),
         "{reasons:?}"
+    );
+}
+
+#[test]
+fn most_rules_are_skipped_by_event_source_and_name_and_no_real_record_loses_a_detection() {
+    let loaded = SigmaRules::load_dir(&rules_dir()).expect("the rules directory");
+    let rules = loaded.rules;
+    let narrowed = rules
+        .requires
+        .iter()
+        .filter(|requires| requires.sources.is_some() || requires.names.is_some())
+        .count();
+    assert!(
+        narrowed * 10 >= rules.len() * 8,
+        "{narrowed} of {}",
+        rules.len()
+    );
+
+    let mut records = 0;
+    let mut fired = 0;
+    for service in std::fs::read_dir(crate::input::tests::traildiscover_dir()).unwrap() {
+        for file in std::fs::read_dir(service.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            if !path.to_string_lossy().ends_with(".json.cloudtrail") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let Ok(Value::Array(list)) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            for record in list {
+                let Some(Ok(event)) = parse_value(record)
+                    .ok()
+                    .and_then(|mut parsed| parsed.pop())
+                    .map(|parsed| parsed.outcome)
+                else {
+                    continue;
+                };
+                let chosen = ids(&rules.detect(&event));
+                assert_eq!(
+                    chosen,
+                    ids(&rules.detect_among(&event, |_| true)),
+                    "{}",
+                    path.display()
+                );
+                records += 1;
+                fired += usize::from(!chosen.is_empty());
+            }
+        }
+    }
+    assert!(
+        records > 100 && fired > 10,
+        "{records} records, {fired} fired"
+    );
+
+    let ordinary = json!({"eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances"});
+    let tried = rules
+        .requires
+        .iter()
+        .filter(|requires| {
+            requires.admits(
+                ordinary["eventSource"].as_str().unwrap(),
+                "DescribeInstances",
+            )
+        })
+        .count();
+    assert!(
+        tried * 10 <= rules.len(),
+        "{tried} rules tried on DescribeInstances"
     );
 }
