@@ -48,10 +48,12 @@ enum Command {
     /// files, arrays or single CloudTrail records, EventBridge CloudTrail events, or
     /// trailwatch events. Files are read one at a time in time order (CloudTrail's by the
     /// delivery time in their names) and records put in event-time order within a window;
-    /// repeated event ids count once, and each principal's baseline learns as the scan goes.
-    /// Memory follows the window, not the input. What
+    /// repeated event ids count once, and each principal's baseline learns as the scan goes
+    /// (and forgets, as the deployed store does, what it has not seen for 90 days). What
     /// fires is grouped into findings (one per account, principal, detection and key in a
-    /// window) and incidents (a principal's findings across ATT&CK tactics).
+    /// window) and incidents (a principal's findings across ATT&CK tactics); those no later
+    /// event can change wait in a temporary file for the report. Memory follows the window,
+    /// the baselines and the open findings, not the input.
     Scan(Box<ScanArgs>),
     /// A deployed stack's findings: list, show, acknowledge, resolve.
     Findings {
@@ -219,6 +221,10 @@ struct Tuning {
     /// The window of an access-denied burst, in minutes [default: 5].
     #[arg(long, value_name = "MINUTES")]
     denied_window_minutes: Option<String>,
+    /// Days of event time after which a value or a principal not seen again is forgotten, as
+    /// the deployed store's items expire [default: 90].
+    #[arg(long, value_name = "DAYS")]
+    state_ttl_days: Option<String>,
     /// Judge calls AWS services make (AWSService, invokedBy, service-linked roles) against
     /// their baselines too: first-seen values, access-denied bursts, volume spikes
     /// [default: false].
@@ -237,6 +243,7 @@ impl Tuning {
                 "volume_factor" => self.volume_factor.clone(),
                 "denied_burst" => self.denied_burst.clone(),
                 "denied_window_minutes" => self.denied_window_minutes.clone(),
+                "state_ttl_days" => self.state_ttl_days.clone(),
                 "judge_aws_services" => self.judge_aws_services.clone(),
                 _ => None,
             },

@@ -497,6 +497,17 @@ fn a_bad_setting_is_named() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--learning-days must be a whole number, found \"a week\""));
     let output = scan(&[
+        "--state-ttl-days",
+        "forever",
+        "../events/cloudtrail-delivery.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--state-ttl-days must be a whole number, found \"forever\""),
+        "{}",
+        stderr(&output)
+    );
+    let output = scan(&[
         "--min-severity",
         "severe",
         "../events/cloudtrail-delivery.json",
