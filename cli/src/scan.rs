@@ -135,7 +135,8 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         eprintln!("trailwatch: nothing could be read");
         return ExitCode::from(USAGE);
     }
-    let mut cases = match evaluation.close_all() {
+    let open = evaluation.cases.close_all();
+    let mut cases = match evaluation.closed.finish(open) {
         Ok(cases) => cases,
         Err(error) => {
             eprintln!("trailwatch: {error}");
@@ -456,17 +457,6 @@ impl<W: Write> Evaluation<'_, W> {
         self.show(&anomaly).map_err(Halt::Write)
     }
 
-    /// Everything still open, closed; and every closed case, in order.
-    fn close_all(&mut self) -> io::Result<SortedCases> {
-        let open = self.cases.close_all();
-        self.closed.keep(open)?;
-        let closed = std::mem::replace(&mut self.closed, Closed::new()?);
-        Ok(SortedCases {
-            findings: closed.findings.into_sorted()?,
-            incidents: closed.incidents.into_sorted()?,
-        })
-    }
-
     fn show(&mut self, anomaly: &Anomaly) -> io::Result<()> {
         match &mut self.shown {
             Some((threshold, out)) if anomaly.severity >= *threshold => {
@@ -511,6 +501,15 @@ impl Closed {
             self.incidents.push(incident)?;
         }
         Ok(())
+    }
+
+    /// With what was still open at the end kept too, every case, in order.
+    fn finish(mut self, open: casebook::Closed) -> io::Result<SortedCases> {
+        self.keep(open)?;
+        Ok(SortedCases {
+            findings: self.findings.into_sorted()?,
+            incidents: self.incidents.into_sorted()?,
+        })
     }
 }
 

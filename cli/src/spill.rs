@@ -61,20 +61,49 @@ impl Case for Incident {
     }
 }
 
-/// Where one written case is, and what sorts and filters it.
-struct Entry {
+/// What sorts and filters a case, kept in memory while the case is on disk.
+struct Summary {
     first_seen: DateTime<Utc>,
     id: Box<str>,
     severity: Severity,
     suppressed: bool,
+}
+
+impl Summary {
+    fn of<T: Case>(case: &T) -> Self {
+        Self {
+            first_seen: case.first_seen(),
+            id: case.id().into(),
+            severity: case.severity(),
+            suppressed: case.is_suppressed(),
+        }
+    }
+
+    /// Takes in another part's summary, as [`Case::merge`] takes in the part.
+    fn merge(&mut self, other: &Summary) {
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.severity = self.severity.max(other.severity);
+        self.suppressed &= other.suppressed;
+    }
+}
+
+/// Where one written case is.
+struct Entry {
+    summary: Summary,
     offset: u64,
     len: usize,
+}
+
+impl Entry {
+    fn end(&self) -> u64 {
+        self.offset + self.len as u64
+    }
 }
 
 /// Cases written to an unnamed temporary file (gone when the scan ends, however it ends).
 pub struct Spill<T> {
     file: BufWriter<File>,
-    written: u64,
+    /// In the order written: each starts where the one before ends.
     entries: Vec<Entry>,
     case: PhantomData<T>,
 }
@@ -83,7 +112,6 @@ impl<T: Case> Spill<T> {
     pub fn new() -> io::Result<Self> {
         Ok(Self {
             file: BufWriter::new(tempfile::tempfile()?),
-            written: 0,
             entries: Vec::new(),
             case: PhantomData,
         })
@@ -93,14 +121,10 @@ impl<T: Case> Spill<T> {
         let bytes = serde_json::to_vec(case)?;
         self.file.write_all(&bytes)?;
         self.entries.push(Entry {
-            first_seen: case.first_seen(),
-            id: case.id().into(),
-            severity: case.severity(),
-            suppressed: case.is_suppressed(),
-            offset: self.written,
+            summary: Summary::of(case),
+            offset: self.entries.last().map_or(0, Entry::end),
             len: bytes.len(),
         });
-        self.written += bytes.len() as u64;
         Ok(())
     }
 
@@ -109,27 +133,24 @@ impl<T: Case> Spill<T> {
         let file = self.file.into_inner().map_err(|error| error.into_error())?;
         let mut entries = self.entries;
         // Parts of one case are next to each other, in the order they were written.
-        entries.sort_unstable_by(|a, b| (&a.id, a.offset).cmp(&(&b.id, b.offset)));
+        entries.sort_unstable_by(|a, b| (&a.summary.id, a.offset).cmp(&(&b.summary.id, b.offset)));
         let mut cases: Vec<SortedCase> = Vec::new();
         for entry in entries {
             let part = (entry.offset, entry.len);
             match cases.last_mut() {
-                Some(case) if case.id == entry.id => {
-                    case.first_seen = case.first_seen.min(entry.first_seen);
-                    case.severity = case.severity.max(entry.severity);
-                    case.suppressed &= entry.suppressed;
+                Some(case) if case.summary.id == entry.summary.id => {
+                    case.summary.merge(&entry.summary);
                     case.parts.push(part);
                 }
                 _ => cases.push(SortedCase {
-                    first_seen: entry.first_seen,
-                    id: entry.id,
-                    severity: entry.severity,
-                    suppressed: entry.suppressed,
+                    summary: entry.summary,
                     parts: vec![part],
                 }),
             }
         }
-        cases.sort_unstable_by(|a, b| (a.first_seen, &a.id).cmp(&(b.first_seen, &b.id)));
+        cases.sort_unstable_by(|a, b| {
+            (a.summary.first_seen, &a.summary.id).cmp(&(b.summary.first_seen, &b.summary.id))
+        });
         Ok(Sorted {
             file,
             cases,
@@ -140,10 +161,7 @@ impl<T: Case> Spill<T> {
 
 /// One case of a sorted spill: its parts in the order they were written.
 struct SortedCase {
-    first_seen: DateTime<Utc>,
-    id: Box<str>,
-    severity: Severity,
-    suppressed: bool,
+    summary: Summary,
     parts: Vec<(u64, usize)>,
 }
 
@@ -161,11 +179,16 @@ impl<T: Case> Sorted<T> {
 
     /// Whether a case is of `severity` or above.
     pub fn any_at_least(&self, severity: Severity) -> bool {
-        self.cases.iter().any(|case| case.severity >= severity)
+        self.cases
+            .iter()
+            .any(|case| case.summary.severity >= severity)
     }
 
     pub fn suppressed(&self) -> usize {
-        self.cases.iter().filter(|case| case.suppressed).count()
+        self.cases
+            .iter()
+            .filter(|case| case.summary.suppressed)
+            .count()
     }
 
     /// The cases of `min_severity` or above, oldest first.
@@ -174,7 +197,7 @@ impl<T: Case> Sorted<T> {
         let mut buffer = Vec::new();
         self.cases
             .iter()
-            .filter(move |case| case.severity >= min_severity)
+            .filter(move |case| case.summary.severity >= min_severity)
             .map(move |case| {
                 let mut merged: Option<T> = None;
                 for &(offset, len) in &case.parts {
