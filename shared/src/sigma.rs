@@ -14,10 +14,14 @@ use crate::event::Event;
 /// The loaded rules.
 #[derive(Default)]
 pub struct SigmaRules {
-    rules: Vec<SigmaRule>,
-    /// What each rule requires of `eventSource` and `eventName`, by index: most events can
-    /// then skip the rules altogether, and with them the conversion to sigma-rust's event.
-    requires: Vec<Requires>,
+    rules: Vec<LoadedRule>,
+}
+
+/// A rule, and what it requires of `eventSource` and `eventName`: most events can then skip
+/// the rules altogether, and with them the conversion to sigma-rust's event.
+struct LoadedRule {
+    rule: SigmaRule,
+    requires: Requires,
 }
 
 /// The values of `eventSource` and `eventName` (lowercase: Sigma compares plain strings
@@ -114,10 +118,7 @@ impl SigmaRules {
         let mut unsupported = Vec::new();
         for file in files {
             match load_file(&file) {
-                Ok((rule, requires)) => {
-                    rules.rules.push(rule);
-                    rules.requires.push(requires);
-                }
+                Ok(rule) => rules.rules.push(rule),
                 Err(reason) => unsupported.push(Unsupported { file, reason }),
             }
         }
@@ -128,7 +129,6 @@ impl SigmaRules {
     pub fn from_text(text: &str) -> Result<SigmaRules, String> {
         Ok(SigmaRules {
             rules: vec![parse_rule(text)?],
-            requires: vec![Requires::of_rule(text)],
         })
     }
 
@@ -150,17 +150,19 @@ impl SigmaRules {
         };
         match (field("eventSource"), field("eventName")) {
             (Some(source), Some(name)) => {
-                self.detect_among(event, |index| self.requires[index].admits(source, name))
+                self.detect_among(event, |requires| requires.admits(source, name))
             }
             _ => self.detect_among(event, |_| true),
         }
     }
 
-    /// The detections of the rules `candidate` picks by index.
-    fn detect_among(&self, event: &Event, candidate: impl Fn(usize) -> bool) -> Vec<Detection> {
-        let candidates: Vec<&SigmaRule> = (0..self.rules.len())
-            .filter(|index| candidate(*index))
-            .map(|index| &self.rules[index])
+    /// The detections of the rules `candidate` picks by what they require.
+    fn detect_among(&self, event: &Event, candidate: impl Fn(&Requires) -> bool) -> Vec<Detection> {
+        let candidates: Vec<&SigmaRule> = self
+            .rules
+            .iter()
+            .filter(|loaded| candidate(&loaded.requires))
+            .map(|loaded| &loaded.rule)
             .collect();
         if candidates.is_empty() {
             return Vec::new();
@@ -177,13 +179,13 @@ impl SigmaRules {
     }
 }
 
-fn load_file(file: &Path) -> Result<(SigmaRule, Requires), String> {
+fn load_file(file: &Path) -> Result<LoadedRule, String> {
     let text = std::fs::read_to_string(file).map_err(|error| format!("cannot read it: {error}"))?;
-    Ok((parse_rule(&text)?, Requires::of_rule(&text)))
+    parse_rule(&text)
 }
 
 /// One rule file's text as a rule for CloudTrail, or why it is not one.
-fn parse_rule(text: &str) -> Result<SigmaRule, String> {
+fn parse_rule(text: &str) -> Result<LoadedRule, String> {
     let rule = sigma_rust::rule_from_yaml(text)
         .map_err(|error| format!("not a Sigma rule the evaluator reads: {error}"))?;
     let product = rule.logsource.product.as_deref();
@@ -195,7 +197,10 @@ fn parse_rule(text: &str) -> Result<SigmaRule, String> {
             service.unwrap_or("(none)")
         ));
     }
-    Ok(rule)
+    Ok(LoadedRule {
+        rule,
+        requires: Requires::of_rule(text),
+    })
 }
 
 fn detection(rule: &SigmaRule, event: &Event) -> Detection {

@@ -68,13 +68,12 @@ impl State {
         }
         self.forgotten_at = Some(now);
         let horizon = now - config.state_ttl;
-        self.profiles
-            .retain(|_, profile| profile.last_seen.is_some_and(|seen| seen >= horizon));
-        for profile in self.profiles.values_mut() {
+        self.profiles.retain(|_, profile| {
             for values in profile.seen.values_mut() {
                 values.retain(|_, seen| seen.last >= horizon);
             }
-        }
+            profile.last_seen.is_some_and(|seen| seen >= horizon)
+        });
     }
 }
 

@@ -318,8 +318,9 @@ fn most_rules_are_skipped_by_event_source_and_name_and_no_real_record_loses_a_de
     let loaded = SigmaRules::load_dir(&rules_dir()).expect("the rules directory");
     let rules = loaded.rules;
     let narrowed = rules
-        .requires
+        .rules
         .iter()
+        .map(|loaded| &loaded.requires)
         .filter(|requires| requires.sources.is_some() || requires.names.is_some())
         .count();
     assert!(
@@ -367,8 +368,9 @@ fn most_rules_are_skipped_by_event_source_and_name_and_no_real_record_loses_a_de
 
     let ordinary = json!({"eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances"});
     let tried = rules
-        .requires
+        .rules
         .iter()
+        .map(|loaded| &loaded.requires)
         .filter(|requires| {
             requires.admits(
                 ordinary["eventSource"].as_str().unwrap(),
