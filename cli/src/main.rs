@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod cases;
 mod inputs;
 mod order;
+mod problems;
 mod report;
 mod rules;
 mod s3;

@@ -7,49 +7,45 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use trailwatch_shared::Event;
 
-/// Events held until no event still to come can precede them.
-pub struct Reorder {
+/// Items (records, events) held until no item still to come can precede them in event time.
+pub struct Reorder<T> {
     window: TimeDelta,
-    pending: BinaryHeap<Pending>,
+    pending: BinaryHeap<Pending<T>>,
     newest: Option<DateTime<Utc>>,
-    /// The time of the last event let out in order.
+    /// The time of the last item let out in order.
     released: Option<DateTime<Utc>>,
     arrivals: u64,
-    /// Events that arrived after a later one had been let out: evaluated at once, out of
-    /// order.
-    pub late: usize,
 }
 
-struct Pending {
+struct Pending<T> {
     time: DateTime<Utc>,
     arrival: u64,
-    event: Event,
+    item: T,
 }
 
-// The heap is a max-heap: the earliest event (then the first to arrive) compares greatest.
-impl Ord for Pending {
+// The heap is a max-heap: the earliest item (then the first to arrive) compares greatest.
+impl<T> Ord for Pending<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.arrival).cmp(&(self.time, self.arrival))
     }
 }
 
-impl PartialOrd for Pending {
+impl<T> PartialOrd for Pending<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl PartialEq for Pending {
+impl<T> PartialEq for Pending<T> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
 
-impl Eq for Pending {}
+impl<T> Eq for Pending<T> {}
 
-impl Reorder {
+impl<T> Reorder<T> {
     pub fn new(window: TimeDelta) -> Self {
         Reorder {
             window,
@@ -57,58 +53,46 @@ impl Reorder {
             newest: None,
             released: None,
             arrivals: 0,
-            late: 0,
         }
     }
 
-    /// The time of the last event let out in order.
+    /// The time of the last item let out in order.
     pub fn released(&self) -> Option<DateTime<Utc>> {
         self.released
     }
 
-    /// Takes an event; `ready` gets each event now due, in event-time order.
-    pub fn push<E>(
-        &mut self,
-        event: Event,
-        ready: &mut impl FnMut(Event) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let time = event.event_time;
+    /// Takes an item of event time `time`. An item behind one already let out is late: it
+    /// comes straight back, to be handled at once, out of order.
+    #[must_use = "a late item comes back and is not held"]
+    pub fn push(&mut self, time: DateTime<Utc>, item: T) -> Option<T> {
         if self.released.is_some_and(|released| time < released) {
-            self.late += 1;
-            return ready(event);
+            return Some(item);
         }
         self.newest = Some(self.newest.map_or(time, |newest| newest.max(time)));
         self.arrivals += 1;
         self.pending.push(Pending {
             time,
             arrival: self.arrivals,
-            event,
+            item,
         });
-        let Some(due) = self.newest.map(|newest| newest - self.window) else {
-            return Ok(());
-        };
-        while self.pending.peek().is_some_and(|next| next.time <= due) {
-            self.let_out(ready)?;
-        }
-        Ok(())
+        None
     }
 
-    /// Lets out everything still held, in order.
-    pub fn finish<E>(&mut self, ready: &mut impl FnMut(Event) -> Result<(), E>) -> Result<(), E> {
-        while !self.pending.is_empty() {
-            self.let_out(ready)?;
+    /// The next item now due (no item still to come can precede it), in event-time order.
+    pub fn next_due(&mut self) -> Option<T> {
+        let due = self.newest? - self.window;
+        if self.pending.peek()?.time <= due {
+            self.next()
+        } else {
+            None
         }
-        Ok(())
     }
 
-    fn let_out<E>(&mut self, ready: &mut impl FnMut(Event) -> Result<(), E>) -> Result<(), E> {
-        match self.pending.pop() {
-            Some(next) => {
-                self.released = Some(next.time);
-                ready(next.event)
-            }
-            None => Ok(()),
-        }
+    /// The next item still held, due or not: for the end of the input.
+    pub fn next(&mut self) -> Option<T> {
+        let next = self.pending.pop()?;
+        self.released = Some(next.time);
+        Some(next.item)
     }
 }
 
@@ -158,6 +142,8 @@ impl RecentIds {
 
 #[cfg(test)]
 mod tests {
+    use trailwatch_shared::Event;
+
     use super::*;
 
     fn event(id: &str, minute: i64) -> Event {
@@ -179,17 +165,21 @@ mod tests {
     fn run(window: i64, minutes: &[i64]) -> (Vec<String>, usize) {
         let mut reorder = Reorder::new(TimeDelta::minutes(window));
         let mut out = Vec::new();
-        let mut ready = |event: Event| -> Result<(), ()> {
-            out.push(event.event_id);
-            Ok(())
-        };
+        let mut late = 0;
         for (i, minute) in minutes.iter().enumerate() {
-            reorder
-                .push(event(&format!("{i}@{minute}"), *minute), &mut ready)
-                .unwrap();
+            let event = event(&format!("{i}@{minute}"), *minute);
+            if let Some(event) = reorder.push(event.event_time, event) {
+                late += 1;
+                out.push(event.event_id);
+            }
+            while let Some(event) = reorder.next_due() {
+                out.push(event.event_id);
+            }
         }
-        reorder.finish(&mut ready).unwrap();
-        (out, reorder.late)
+        while let Some(event) = reorder.next() {
+            out.push(event.event_id);
+        }
+        (out, late)
     }
 
     #[test]

@@ -11,12 +11,13 @@ use std::task::{Context, Poll, Waker};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
 use tokio::runtime::Runtime;
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::casebook::{self, Casebook, Triage};
 use trailwatch_shared::collect::delivery::{
-    DeliveryFileError, MAX_DECOMPRESSED_BYTES, read_any_records,
+    DeliveryFileError, MAX_DECOMPRESSED_BYTES, RawRecord, read_any_raw_records,
 };
 use trailwatch_shared::finding::Finding;
 use trailwatch_shared::incident::Incident;
@@ -27,11 +28,10 @@ use trailwatch_shared::{Anomaly, Engine, Event, Problem, Severity, export};
 
 use crate::inputs::{Input, Location, Plan};
 use crate::order::{RecentIds, Reorder};
+use crate::problems::{FileId, Problems};
 use crate::spill::{Sorted, Spill};
 use crate::{FOUND, Format, ScanArgs, USAGE, finish, report, rules, s3, sources};
 
-/// Problems printed per file before the rest are only counted.
-const PROBLEMS_SHOWN: usize = 20;
 /// How long past the reorder window an event id is remembered, to recognise a repeat.
 const REPEAT_HORIZON: TimeDelta = TimeDelta::hours(1);
 /// How far behind the latest event a finding or incident stays open for late events, once
@@ -80,6 +80,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
     let mut pass = Pass {
         reorder: Reorder::new(window),
         recent: RecentIds::new(window + REPEAT_HORIZON),
+        problems: Problems::default(),
         evaluation: Evaluation {
             engine: &engine,
             profiles: MemoryProfileStore::default(),
@@ -112,15 +113,10 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         progress.set_message(format!("{} events", pass.evaluation.read.events));
     }
     if halted.is_none() {
-        halted = pass.finish().err();
+        halted = pass.finish(&mut io::stderr()).err();
     }
     progress.finish_and_clear();
-    let Pass {
-        mut evaluation,
-        reorder,
-        ..
-    } = pass;
-    evaluation.read.late = reorder.late;
+    let Pass { mut evaluation, .. } = pass;
     let flushed = match evaluation.shown.take() {
         Some((_, mut shown)) => shown.flush(),
         None => Ok(()),
@@ -285,12 +281,28 @@ impl std::fmt::Display for Halt {
 
 /// One scan's reading: inputs to events, in order.
 struct Pass<'a, W: Write> {
-    reorder: Reorder,
+    reorder: Reorder<Held>,
     recent: RecentIds,
+    problems: Problems,
     evaluation: Evaluation<'a, W>,
     selection: &'a crate::Selection,
     /// What reads S3 objects, when the scan has any.
     objects: Option<S3ObjectSource>,
+}
+
+/// A record waiting in the reorder window. A CloudTrail record waits as its text, a fraction
+/// of its parsed size, and is parsed as it leaves: parsed on arrival, it would be cold in the
+/// cache by then, and freeing it slow.
+enum Held {
+    Text {
+        text: Box<str>,
+        file: FileId,
+        /// Its place in the file, for diagnostics.
+        index: usize,
+    },
+    /// A record whose time could only be known by parsing it (an EventBridge event, a seed
+    /// event, anything odd), or one read parsed. Boxed, so the window moves small entries.
+    Event(Box<Event>),
 }
 
 impl<W: Write> Pass<'_, W> {
@@ -309,46 +321,42 @@ impl<W: Write> Pass<'_, W> {
                 return Ok(());
             }
         };
+        let file = self.problems.open(name.clone());
         let mut records = 0;
-        let mut problems_seen = 0;
         let mut halt = None;
-        let read = read_any_records(reader, MAX_DECOMPRESSED_BYTES, |item| {
+        let read = read_any_raw_records(reader, MAX_DECOMPRESSED_BYTES, |item| {
             let index = records;
             records += 1;
-            let outcome = item
-                .map_err(|problem| {
-                    vec![Problem {
-                        index,
-                        field: String::new(),
-                        problem,
-                    }]
-                })
-                .and_then(|record| trailwatch_shared::input::parse_event(index, record));
-            match outcome {
-                Ok(event) => self.take(event).map_err(|error| {
-                    let reason = error.to_string();
-                    halt = Some(error);
-                    reason
-                }),
-                Err(problems) => {
-                    self.evaluation.read.rejected += 1;
-                    for problem in problems {
-                        if problems_seen < PROBLEMS_SHOWN {
-                            let _ = writeln!(diagnostics, "trailwatch: {name}: {problem}");
+            let held = match item {
+                Ok(RawRecord::Text(text)) => {
+                    match trailwatch_shared::input::cloudtrail_record_time(text) {
+                        Some(time) => {
+                            let text = text.into();
+                            self.problems.hold(file);
+                            Ok((time, Held::Text { text, file, index }))
                         }
-                        problems_seen += 1;
+                        None => parsed(index, RawRecord::Text(text).parse()).map(Held::arrived),
                     }
+                }
+                Ok(record @ RawRecord::Parsed(_)) => {
+                    parsed(index, record.parse()).map(Held::arrived)
+                }
+                Err(problem) => Err(vec![record_problem(index, problem)]),
+            };
+            let outcome = match held {
+                Ok((time, held)) => self.hold(time, held, diagnostics),
+                Err(problems) => {
+                    self.reject(file, problems, diagnostics);
                     Ok(())
                 }
-            }
+            };
+            outcome.map_err(|error| {
+                let reason = error.to_string();
+                halt = Some(error);
+                reason
+            })
         });
-        if problems_seen > PROBLEMS_SHOWN {
-            let _ = writeln!(
-                diagnostics,
-                "trailwatch: {name}: {} more problems not shown",
-                problems_seen - PROBLEMS_SHOWN
-            );
-        }
+        self.problems.read(file, diagnostics);
         match read {
             Ok(_) => self.evaluation.read.files += 1,
             Err(DeliveryFileError::Stopped(_)) => {
@@ -393,8 +401,46 @@ impl<W: Write> Pass<'_, W> {
         }
     }
 
-    /// An event read: selected, deduplicated, and let through the reorder window.
-    fn take(&mut self, event: Event) -> Result<(), Halt> {
+    /// A record read, held in the reorder window; what is now due is let out.
+    fn hold(
+        &mut self,
+        time: DateTime<Utc>,
+        held: Held,
+        diagnostics: &mut impl Write,
+    ) -> Result<(), Halt> {
+        if let Some(late) = self.reorder.push(time, held) {
+            self.let_out(late, true, diagnostics)?;
+        }
+        while let Some(due) = self.reorder.next_due() {
+            self.let_out(due, false, diagnostics)?;
+        }
+        Ok(())
+    }
+
+    /// A record leaves the window: parsed, selected, deduplicated and evaluated.
+    fn let_out(
+        &mut self,
+        held: Held,
+        late: bool,
+        diagnostics: &mut impl Write,
+    ) -> Result<(), Halt> {
+        let event = match held {
+            Held::Event(event) => *event,
+            Held::Text { text, file, index } => {
+                let event = match parsed(index, RawRecord::Text(&text).parse()) {
+                    Ok(event) => Some(event),
+                    Err(problems) => {
+                        self.reject(file, problems, diagnostics);
+                        None
+                    }
+                };
+                self.problems.let_out(file, diagnostics);
+                match event {
+                    Some(event) => event,
+                    None => return Ok(()),
+                }
+            }
+        };
         if !self.selection.admits(&event) {
             return Ok(());
         }
@@ -406,15 +452,47 @@ impl<W: Write> Pass<'_, W> {
             self.evaluation.read.repeated += 1;
             return Ok(());
         }
-        let evaluation = &mut self.evaluation;
-        self.reorder
-            .push(event, &mut |event| evaluation.evaluate(&event))
+        if late {
+            self.evaluation.read.late += 1;
+        }
+        self.evaluation.evaluate(&event)
     }
 
-    fn finish(&mut self) -> Result<(), Halt> {
-        let evaluation = &mut self.evaluation;
-        self.reorder
-            .finish(&mut |event| evaluation.evaluate(&event))
+    fn reject(&mut self, file: FileId, problems: Vec<Problem>, diagnostics: &mut impl Write) {
+        self.evaluation.read.rejected += 1;
+        for problem in problems {
+            self.problems.report(file, problem, diagnostics);
+        }
+    }
+
+    /// Lets out everything still held, in order.
+    fn finish(&mut self, diagnostics: &mut impl Write) -> Result<(), Halt> {
+        while let Some(held) = self.reorder.next() {
+            self.let_out(held, false, diagnostics)?;
+        }
+        Ok(())
+    }
+}
+
+impl Held {
+    /// An event to hold at its event time.
+    fn arrived(event: Event) -> (DateTime<Utc>, Held) {
+        (event.event_time, Held::Event(Box::new(event)))
+    }
+}
+
+/// A record parsed into an event, or its problems.
+fn parsed(index: usize, record: Result<Value, String>) -> Result<Event, Vec<Problem>> {
+    let record =
+        record.map_err(|problem| vec![record_problem(index, format!("not JSON: {problem}"))])?;
+    trailwatch_shared::input::parse_event(index, record)
+}
+
+fn record_problem(index: usize, problem: String) -> Problem {
+    Problem {
+        index,
+        field: String::new(),
+        problem,
     }
 }
 

@@ -55,8 +55,8 @@ fn walk(dir: &Path, found: &mut Found, diagnostics: &mut impl Write) {
         found.days.entry(day).or_default().push(dir.to_path_buf());
         return;
     }
-    for path in entries(dir, diagnostics) {
-        if path.is_dir() {
+    for (path, is_dir) in entries(dir, diagnostics) {
+        if is_dir {
             walk(&path, found, diagnostics);
         } else if has_scanned_extension(&path) {
             found.files.push(path);
@@ -65,8 +65,8 @@ fn walk(dir: &Path, found: &mut Found, diagnostics: &mut impl Write) {
 }
 
 fn walk_all(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut impl Write) {
-    for path in entries(dir, diagnostics) {
-        if path.is_dir() {
+    for (path, is_dir) in entries(dir, diagnostics) {
+        if is_dir {
             walk_all(&path, files, diagnostics);
         } else if has_scanned_extension(&path) {
             files.push(path);
@@ -74,15 +74,27 @@ fn walk_all(dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut impl Write) 
     }
 }
 
-/// A directory's entries in name order.
-fn entries(dir: &Path, diagnostics: &mut impl Write) -> Vec<PathBuf> {
+/// A directory's entries in name order, and whether each is a directory. The type comes
+/// with the listing (a symbolic link is followed), so a day of a trail's files costs no
+/// `stat` each; names are compared as names, not as paths split into components.
+fn entries(dir: &Path, diagnostics: &mut impl Write) -> Vec<(PathBuf, bool)> {
     match fs::read_dir(dir) {
         Ok(entries) => {
-            let mut paths: Vec<PathBuf> = entries
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
+            let mut named: Vec<(std::ffi::OsString, bool)> = entries
+                .filter_map(Result::ok)
+                .map(|entry| {
+                    let is_dir = match entry.file_type() {
+                        Ok(kind) if !kind.is_symlink() => kind.is_dir(),
+                        _ => entry.path().is_dir(),
+                    };
+                    (entry.file_name(), is_dir)
+                })
                 .collect();
-            paths.sort();
-            paths
+            named.sort_unstable();
+            named
+                .into_iter()
+                .map(|(name, is_dir)| (dir.join(name), is_dir))
+                .collect()
         }
         Err(error) => {
             let _ = writeln!(

@@ -451,6 +451,34 @@ fn invalid_records_are_reported_and_valid_ones_still_scanned() {
     assert!(errors.contains("1 invalid records skipped"), "{errors}");
 }
 
+/// A record that is not JSON spoils only itself: the records after it in the file are
+/// still read and scanned.
+#[test]
+fn a_record_that_is_not_json_is_named_and_the_rest_of_its_file_still_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = DELIVERY.replacen(
+        "\"Records\": [",
+        "\"Records\": [{\"eventID\": \"broken\" \"eventTime\": 1},",
+        1,
+    );
+    assert_ne!(broken, DELIVERY);
+    let file = write(dir.path(), "broken-record.json", broken.as_bytes());
+    let whole = scan(&["--format", "jsonl", "../events/cloudtrail-delivery.json"]);
+    let output = scan(&["--format", "jsonl", &file]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        jsonl(&output).len(),
+        jsonl(&whole).len(),
+        "the other records' anomalies"
+    );
+    let errors = stderr(&output);
+    assert!(
+        errors.contains(&format!("{file}: event 0: not JSON: expected `,` or `}}`")),
+        "{errors}"
+    );
+    assert!(errors.contains("1 invalid records skipped"), "{errors}");
+}
+
 #[test]
 fn nothing_readable_is_a_failure() {
     let output = scan(&["/nonexistent/trail.json"]);

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::baseline::tally::{self, Minute};
 use crate::baseline::{
-    BaselineConfig, Features, Kind, Observation, Report, Tallied, Tally, count_call,
+    BaselineConfig, CallHours, Features, Kind, Observation, Report, Tallied, Tally,
     denied_report_window, hour_of, is_volume_spike,
 };
 use crate::ports::{ProfileStore, StoreError};
@@ -24,8 +24,7 @@ struct Profile {
     events: u64,
     /// Value → when it was last seen and which event saw it first, per kind.
     seen: HashMap<Kind, HashMap<String, Seen>>,
-    /// Calls per hour (hours since the epoch).
-    hours: BTreeMap<i64, u64>,
+    hours: CallHours,
     /// Access-denied errors by event time, each event once.
     denied: BTreeMap<DateTime<Utc>, HashSet<String>>,
     /// The event that reports each (kind, window).
@@ -170,12 +169,9 @@ impl ProfileStore for MemoryProfileStore {
             }
         }
 
-        let (hour_count, typical_hour) = count_call(&mut profile.hours, at, config);
+        let (hour_count, typical_hour) = profile.hours.count(at, config);
         observation.hour_count = hour_count;
         observation.typical_hour = typical_hour;
-        while profile.hours.len() as i64 > config.volume_history_hours {
-            profile.hours.pop_first();
-        }
         if is_volume_spike(hour_count, typical_hour, config) {
             observation.volume_spike = claim_report(
                 &mut profile.reported,

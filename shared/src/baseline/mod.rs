@@ -294,18 +294,39 @@ pub fn is_volume_spike(
     })
 }
 
-/// Counts one call in its hour; returns the hour's count, this call included, and the mean
-/// count of the earlier active hours within the history window (`None` without any).
-pub fn count_call(
-    hours: &mut std::collections::BTreeMap<i64, u64>,
-    at: DateTime<Utc>,
-    config: &BaselineConfig,
-) -> (u64, Option<f64>) {
-    let hour = hour_of(at);
-    let typical = typical_hour(hours, hour, config);
-    let calls = hours.entry(hour).or_insert(0);
-    *calls += 1;
-    (*calls, typical)
+/// A principal's calls per hour (hours since the epoch), at most the history window's
+/// worth, and the typical hour before the one last counted. Working that out walks the
+/// window, and calls within one hour (most of them) do not change it: it is kept until a
+/// call in another hour, or the window's oldest hour dropped.
+#[derive(Debug, Default, Clone)]
+pub struct CallHours {
+    hours: std::collections::BTreeMap<i64, u64>,
+    typical_before: Option<(i64, Option<f64>)>,
+}
+
+impl CallHours {
+    /// Counts one call in its hour; returns the hour's count, this call included, and the
+    /// mean count of the earlier active hours within the history window (`None` without any).
+    pub fn count(&mut self, at: DateTime<Utc>, config: &BaselineConfig) -> (u64, Option<f64>) {
+        let hour = hour_of(at);
+        let typical = match self.typical_before {
+            Some((before, typical)) if before == hour => typical,
+            _ => {
+                let typical = typical_hour(&self.hours, hour, config);
+                self.typical_before = Some((hour, typical));
+                typical
+            }
+        };
+        let calls = self.hours.entry(hour).or_insert(0);
+        *calls += 1;
+        let calls = *calls;
+        while self.hours.len() as i64 > config.volume_history_hours {
+            // The oldest hour may be in the typical hour's window.
+            self.hours.pop_first();
+            self.typical_before = None;
+        }
+        (calls, typical)
+    }
 }
 
 /// The mean count of the active hours before `hour` within the history window (`None`

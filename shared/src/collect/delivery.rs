@@ -85,9 +85,12 @@ pub fn read_records_within<R: Read>(
     mut on_record: impl FnMut(Value) -> Result<(), String>,
 ) -> Result<usize, DeliveryFileError> {
     let mut source = decompressed(reader, limit)?;
-    read_document(&mut source, Shape::DeliveryFile, &mut |item| {
-        item.and_then(&mut on_record)
-    })
+    read_document(
+        &mut source,
+        Shape::DeliveryFile,
+        Records::Parsed,
+        &mut |item| item.and_then(RawRecord::parse).and_then(&mut on_record),
+    )
 }
 
 /// A line of JSON lines longer than this is refused.
@@ -105,6 +108,54 @@ pub fn read_any_records<R: Read>(
     limit: u64,
     mut on_item: impl FnMut(Result<Value, String>) -> Result<(), String>,
 ) -> Result<usize, DeliveryFileError> {
+    read_any(reader, limit, Records::Parsed, &mut |item| {
+        on_item(item.and_then(RawRecord::parse))
+    })
+}
+
+/// [`read_any_records`], giving each record of a `Records` array as its text, checked for
+/// UTF-8 but not yet parsed: a caller that holds records a while holds them compactly and
+/// parses each when it wants it (a JSON error is then that record's, not the file's).
+/// Records read any other way come parsed.
+pub fn read_any_raw_records<R: Read>(
+    reader: R,
+    limit: u64,
+    mut on_item: impl FnMut(Result<RawRecord<'_>, String>) -> Result<(), String>,
+) -> Result<usize, DeliveryFileError> {
+    read_any(reader, limit, Records::Text, &mut on_item)
+}
+
+/// A record as read.
+#[derive(Debug)]
+pub enum RawRecord<'t> {
+    /// An element of a `Records` array, as text.
+    Text(&'t str),
+    /// A record that reading had to parse (one object, an element of a plain array).
+    Parsed(Value),
+}
+
+impl RawRecord<'_> {
+    pub fn parse(self) -> Result<Value, String> {
+        match self {
+            RawRecord::Text(text) => serde_json::from_str(text).map_err(|error| error.to_string()),
+            RawRecord::Parsed(value) => Ok(value),
+        }
+    }
+}
+
+/// How a `Records` array's elements are given.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Records {
+    Parsed,
+    Text,
+}
+
+fn read_any<R: Read>(
+    reader: R,
+    limit: u64,
+    records: Records,
+    on_item: &mut OnItem<'_>,
+) -> Result<usize, DeliveryFileError> {
     let corrupt = |error: std::io::Error| DeliveryFileError::Corrupt(error.to_string());
     let mut source = decompressed(reader, limit)?;
     let mut first = Vec::new();
@@ -114,14 +165,14 @@ pub fn read_any_records<R: Read>(
         .map_err(corrupt)?;
     let (only_line, blank_lines) = at_end(&mut source).map_err(corrupt)?;
     if only_line {
-        return read_document(&mut first.as_slice(), Shape::Any, &mut on_item);
+        return read_document(&mut first.as_slice(), Shape::Any, records, on_item);
     }
     let first_is_whole = first.len() < FIRST_LINE_BYTES as usize
         && serde_json::from_slice::<IgnoredAny>(&first).is_ok();
     if !first_is_whole {
         // One document over many lines, or one long line (then perhaps more documents after
         // it): read as a stream.
-        return read_document(&mut first.chain(source), Shape::Any, &mut on_item);
+        return read_document(&mut first.chain(source), Shape::Any, records, on_item);
     }
     let mut count = 0;
     let mut line = first;
@@ -130,7 +181,7 @@ pub fn read_any_records<R: Read>(
     let mut next_number = 2 + blank_lines;
     loop {
         if !line.iter().all(u8::is_ascii_whitespace) {
-            count += match read_document(&mut line.as_slice(), Shape::Any, &mut on_item) {
+            count += match read_document(&mut line.as_slice(), Shape::Any, records, on_item) {
                 Ok(count) => count,
                 Err(DeliveryFileError::Corrupt(reason)) => {
                     on_item(Err(format!("line {number}: {reason}")))
@@ -213,17 +264,19 @@ enum Shape {
     Any,
 }
 
-type OnItem<'f> = dyn FnMut(Result<Value, String>) -> Result<(), String> + 'f;
+type OnItem<'f> = dyn FnMut(Result<RawRecord<'_>, String>) -> Result<(), String> + 'f;
 
 /// Reads one JSON document, giving its records to `on_item` as they are read.
 fn read_document(
     source: &mut dyn BufRead,
     shape: Shape,
+    records: Records,
     on_item: &mut OnItem<'_>,
 ) -> Result<usize, DeliveryFileError> {
     let mut split = Splitter::new(source);
     let mut document = Document {
         on_item,
+        records,
         count: 0,
         bytes: Vec::new(),
     };
@@ -274,6 +327,7 @@ impl From<SplitError> for Split {
 
 struct Document<'a, 'f> {
     on_item: &'a mut OnItem<'f>,
+    records: Records,
     count: usize,
     /// The value being read, reused from one to the next.
     bytes: Vec<u8>,
@@ -282,7 +336,19 @@ struct Document<'a, 'f> {
 impl Document<'_, '_> {
     fn give(&mut self, record: Value) -> Result<(), Split> {
         self.count += 1;
-        (self.on_item)(Ok(record)).map_err(Split::Stopped)
+        (self.on_item)(Ok(RawRecord::Parsed(record))).map_err(Split::Stopped)
+    }
+
+    /// The record just copied into `bytes`, given as its text or parsed.
+    fn give_record(&mut self) -> Result<(), Split> {
+        if self.records == Records::Parsed {
+            let value = self.parsed()?;
+            return self.give(value);
+        }
+        let text = crate::input::utf8(&self.bytes, "record")
+            .map_err(|reason| Split::Syntax(format!("record {}: {reason}", self.count)))?;
+        self.count += 1;
+        (self.on_item)(Ok(RawRecord::Text(text))).map_err(Split::Stopped)
     }
 
     /// The value just copied into `bytes`, parsed.
@@ -307,7 +373,7 @@ impl Document<'_, '_> {
                 .ok_or_else(|| split.unexpected(None, b"{[\""))?;
             if key == "Records" && first == b'[' && !streamed {
                 streamed = true;
-                self.elements(split, |document, value| document.give(value))?;
+                self.elements(split, Self::give_record)?;
             } else {
                 split.value(first, &mut self.bytes)?;
                 if shape == Shape::Any {
@@ -330,7 +396,7 @@ impl Document<'_, '_> {
 
     /// An array of records, or of delivery files.
     fn array(&mut self, split: &mut Splitter) -> Result<(), Split> {
-        self.elements(split, |document, value| match value {
+        self.elements(split, |document| match document.parsed()? {
             Value::Object(mut object) if matches!(object.get("Records"), Some(Value::Array(_))) => {
                 if let Some(Value::Array(records)) = object.remove("Records") {
                     for record in records {
@@ -343,11 +409,11 @@ impl Document<'_, '_> {
         })
     }
 
-    /// Each element of the array whose `[` was just taken, parsed, to `each`.
+    /// Each element of the array whose `[` was just taken, copied into `bytes`, to `each`.
     fn elements(
         &mut self,
         split: &mut Splitter,
-        mut each: impl FnMut(&mut Self, Value) -> Result<(), Split>,
+        mut each: impl FnMut(&mut Self) -> Result<(), Split>,
     ) -> Result<(), Split> {
         let mut token = split.next_token()?;
         if token == Some(b']') {
@@ -356,8 +422,7 @@ impl Document<'_, '_> {
         loop {
             let first = token.ok_or_else(|| split.unexpected(None, b"{"))?;
             split.value(first, &mut self.bytes)?;
-            let value = self.parsed()?;
-            each(self, value)?;
+            each(self)?;
             if split.expect(b",]")? == b']' {
                 return Ok(());
             }

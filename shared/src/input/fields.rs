@@ -72,24 +72,10 @@ impl<'a> Fields<'a> {
     /// A required RFC 3339 timestamp.
     pub fn required_time(&mut self, key: &str) -> Option<DateTime<Utc>> {
         let text = self.required_string(key)?;
-        match DateTime::parse_from_rfc3339(&text) {
-            Ok(time) => {
-                let time = time.with_timezone(&Utc);
-                match time_bound_problem(time) {
-                    None => Some(time),
-                    Some(problem) => {
-                        self.problem(key, format!("{problem}, found {text:?}"));
-                        None
-                    }
-                }
-            }
-            Err(error) => {
-                self.problem(
-                    key,
-                    format!(
-                        "must be an RFC 3339 timestamp like 2023-06-23T16:23:18Z, found {text:?} ({error})"
-                    ),
-                );
+        match event_time(&text) {
+            Ok(time) => Some(time),
+            Err(problem) => {
+                self.problem(key, problem);
                 None
             }
         }
@@ -164,6 +150,23 @@ pub const EARLIEST_EVENT_TIME: &str = "2006-01-01T00:00:00Z";
 /// How far ahead of now an event time may be: clock skew, not a forged future that would keep
 /// a principal learning forever.
 pub const MOST_AHEAD: chrono::Duration = chrono::Duration::days(1);
+
+/// An event's time from its RFC 3339 text, within the times accepted; the problem, naming
+/// what was found, otherwise.
+pub fn event_time(text: &str) -> Result<DateTime<Utc>, String> {
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(time) => {
+            let time = time.with_timezone(&Utc);
+            match time_bound_problem(time) {
+                None => Ok(time),
+                Some(problem) => Err(format!("{problem}, found {text:?}")),
+            }
+        }
+        Err(error) => Err(format!(
+            "must be an RFC 3339 timestamp like 2023-06-23T16:23:18Z, found {text:?} ({error})"
+        )),
+    }
+}
 
 fn time_bound_problem(time: DateTime<Utc>) -> Option<String> {
     let earliest = DateTime::parse_from_rfc3339(EARLIEST_EVENT_TIME)

@@ -16,7 +16,8 @@ pub use census::{Census, census};
 pub use cloudtrail::role_arn_of_session;
 pub use eventbridge::DETAIL_TYPES as EVENTBRIDGE_DETAIL_TYPES;
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event::Event;
@@ -73,9 +74,38 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<ParsedEvent>, BodyError> {
 /// on its own, which costs more. A break in UTF-8 is named by its byte, counted from the
 /// start of `what` (the body, the record).
 pub fn parse_json(bytes: &[u8], what: &str) -> Result<Value, String> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|error| format!("not UTF-8 (byte {} of the {what})", error.valid_up_to()))?;
-    serde_json::from_str(text).map_err(|error| error.to_string())
+    serde_json::from_str(utf8(bytes, what)?).map_err(|error| error.to_string())
+}
+
+/// The bytes as text, or where they stop being UTF-8, counted from the start of `what`.
+pub fn utf8<'b>(bytes: &'b [u8], what: &str) -> Result<&'b str, String> {
+    std::str::from_utf8(bytes)
+        .map_err(|error| format!("not UTF-8 (byte {} of the {what})", error.valid_up_to()))
+}
+
+/// The event time [`parse_event`] will give a CloudTrail record, read from its text without
+/// building the record: `None` unless the text is a JSON object that is neither an
+/// EventBridge event nor a record with problems in its `eventTime`. What it skips is still
+/// checked to be JSON, so a record with a time parses.
+pub fn cloudtrail_record_time(text: &str) -> Option<DateTime<Utc>> {
+    #[derive(serde::Deserialize)]
+    struct Head<'t> {
+        #[serde(rename = "eventTime", borrow)]
+        event_time: Option<std::borrow::Cow<'t, str>>,
+        #[serde(rename = "detail", default, deserialize_with = "present")]
+        detail: bool,
+        #[serde(rename = "detail-type", default, deserialize_with = "present")]
+        detail_type: bool,
+    }
+    // Present even when null, as `parse_event` sees it.
+    fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+        serde::de::IgnoredAny::deserialize(value).map(|_| true)
+    }
+    let head: Head = serde_json::from_str(text).ok()?;
+    if head.detail || head.detail_type {
+        return None;
+    }
+    fields::event_time(&head.event_time?).ok()
 }
 
 /// Splits a JSON value into its events and parses each one.

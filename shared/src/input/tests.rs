@@ -24,6 +24,19 @@ pub(crate) fn traildiscover_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/traildiscover/events")
 }
 
+/// Every TrailDiscover file of CloudTrail records (`<service>/<call>.json.cloudtrail`).
+pub(crate) fn traildiscover_files() -> Vec<PathBuf> {
+    let services =
+        std::fs::read_dir(traildiscover_dir()).expect("../shared/data is laid beside the repo");
+    let mut files: Vec<PathBuf> = services
+        .flat_map(|service| std::fs::read_dir(service.unwrap().path()).unwrap())
+        .map(|file| file.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".json.cloudtrail"))
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn the_prototype_example_becomes_an_event() {
     let event = only_event(EXAMPLE).expect("valid");
@@ -318,25 +331,17 @@ fn bodies_that_are_not_events_say_why() {
 #[test]
 fn every_real_cloudtrail_record_in_the_reference_data_parses() {
     let mut files = 0;
-    for service in
-        std::fs::read_dir(traildiscover_dir()).expect("../shared/data is laid beside the repo")
-    {
-        for file in std::fs::read_dir(service.unwrap().path()).unwrap() {
-            let path = file.unwrap().path();
-            if !path.to_string_lossy().ends_with(".json.cloudtrail") {
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            let parsed = match parse_body(&bytes) {
-                // A few reference files hold no record at all.
-                Err(BodyError::Empty) => continue,
-                other => other.unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-            };
-            files += 1;
-            for item in parsed {
-                if let Err(problems) = item.outcome {
-                    panic!("{}: {problems:?}", path.display());
-                }
+    for path in traildiscover_files() {
+        let bytes = std::fs::read(&path).unwrap();
+        let parsed = match parse_body(&bytes) {
+            // A few reference files hold no record at all.
+            Err(BodyError::Empty) => continue,
+            other => other.unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        };
+        files += 1;
+        for item in parsed {
+            if let Err(problems) = item.outcome {
+                panic!("{}: {problems:?}", path.display());
             }
         }
     }
@@ -396,4 +401,67 @@ fn times_sizes_and_counts_that_no_store_could_take_are_field_errors() {
     }));
     assert_eq!(many_assets[0].0, "detail.resources");
     assert!(many_assets[0].1.contains("1001 assets"), "{many_assets:?}");
+}
+
+/// What a scan orders a held record by is the time the record parses to, for every real
+/// record; anything else is left to be parsed whole (and its problems named then).
+#[test]
+fn a_record_s_time_read_from_its_text_is_the_time_it_parses_to() {
+    let mut compared = 0;
+    for path in traildiscover_files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let records = match value {
+            serde_json::Value::Array(items) => items,
+            other => vec![other],
+        };
+        for record in records {
+            let text = record.to_string();
+            let parsed = parse_event(0, record).map(|event| event.event_time).ok();
+            assert_eq!(cloudtrail_record_time(&text), parsed, "{}", path.display());
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "{compared} records");
+
+    let record = json!({"eventID": "a", "eventTime": "2026-11-02T10:00:00Z",
+        "eventSource": "s3.amazonaws.com", "eventName": "GetObject"});
+    assert!(cloudtrail_record_time(&record.to_string()).is_some());
+    for (odd, why) in [
+        (
+            json!({"detail": null, "eventTime": "2026-11-02T10:00:00Z"}),
+            "an EventBridge event",
+        ),
+        (
+            json!({"detail-type": "AWS API Call via CloudTrail", "eventTime": "2026-11-02T10:00:00Z"}),
+            "an EventBridge event",
+        ),
+        (
+            json!({"eventTime": "last tuesday"}),
+            "a time that is not one",
+        ),
+        (
+            json!({"eventTime": "2005-12-31T23:59:59Z"}),
+            "a time before AWS",
+        ),
+        (
+            json!({"eventTime": "2999-01-01T00:00:00Z"}),
+            "a time in the future",
+        ),
+        (json!({"eventTime": 1}), "a time that is not a string"),
+        (
+            json!({"EventTimestamp": "2026-11-02T10:00:00Z"}),
+            "a seed event",
+        ),
+    ] {
+        assert_eq!(cloudtrail_record_time(&odd.to_string()), None, "{why}");
+    }
+    let twice = r#"{"eventTime": "2026-11-02T10:00:00Z", "eventTime": "2026-11-03T10:00:00Z"}"#;
+    assert_eq!(cloudtrail_record_time(twice), None, "a key given twice");
+    assert_eq!(
+        cloudtrail_record_time(r#"{"eventTime": "2026-11-02T10:00:00Z", "x": tru}"#),
+        None
+    );
 }
