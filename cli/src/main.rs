@@ -9,6 +9,7 @@ mod cases;
 mod inputs;
 mod order;
 mod problems;
+mod reader;
 mod report;
 mod rules;
 mod s3;

@@ -4,7 +4,7 @@
 //! baselines, not the input.
 
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::pin::pin;
 use std::process::ExitCode;
 use std::task::{Context, Poll, Waker};
@@ -12,23 +12,21 @@ use std::task::{Context, Poll, Waker};
 use chrono::{DateTime, TimeDelta, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
-use tokio::runtime::Runtime;
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::casebook::{self, Casebook, Triage};
-use trailwatch_shared::collect::delivery::{
-    DeliveryFileError, MAX_DECOMPRESSED_BYTES, RawRecord, read_any_raw_records,
-};
+use trailwatch_shared::collect::delivery::RawRecord;
 use trailwatch_shared::finding::Finding;
 use trailwatch_shared::incident::Incident;
-use trailwatch_shared::ports::{ObjectSource, StoreError};
+use trailwatch_shared::ports::StoreError;
 use trailwatch_shared::sigma::SigmaRules;
 use trailwatch_shared::suppress::Suppressions;
 use trailwatch_shared::{Anomaly, Engine, Event, Problem, Severity, export};
 
-use crate::inputs::{Input, Location, Plan};
+use crate::inputs::{Input, Plan};
 use crate::order::{RecentIds, Reorder};
 use crate::problems::{FileId, Problems};
+use crate::reader::{self, Arrival, Reader};
 use crate::spill::{Sorted, Spill};
 use crate::{FOUND, Format, ScanArgs, USAGE, finish, report, rules, s3, sources};
 
@@ -61,7 +59,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (mut plan, objects) = match runtime.block_on(gather(args)) {
+    let (plan, objects) = match runtime.block_on(gather(args)) {
         Ok(gathered) => gathered,
         Err(error) => {
             eprintln!("trailwatch: {error}");
@@ -94,27 +92,29 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             met: false,
         },
         selection: &args.selection,
-        objects,
+        file: None,
     };
     // indicatif draws only when stderr is a terminal.
     let progress = ProgressBar::new(plan.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files and days, {msg}, {eta} left")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut halted = None;
-    'reading: while let Some((batch, taken)) = plan.next_batch(&mut io::stderr()) {
-        for input in &batch {
-            if let Err(halt) = pass.read_input(input, &runtime, &mut io::stderr()) {
-                halted = Some(halt);
-                break 'reading;
+    let halted = std::thread::scope(|scope| {
+        let (sender, arrivals) = std::sync::mpsc::sync_channel(reader::BATCHES_AHEAD);
+        let reader = Reader::new(&runtime, objects, progress.clone(), sender);
+        scope.spawn(move || reader.read_all(plan));
+        let mut diagnostics = io::stderr();
+        for batch in arrivals.iter() {
+            for arrival in batch {
+                if let Err(halt) = pass.arrive(arrival, &mut diagnostics) {
+                    // Dropping the receiver stops the reader at its next send.
+                    return Some(halt);
+                }
             }
+            progress.set_message(format!("{} events", pass.evaluation.read.events));
         }
-        progress.inc(taken as u64);
-        progress.set_message(format!("{} events", pass.evaluation.read.events));
-    }
-    if halted.is_none() {
-        halted = pass.finish(&mut io::stderr()).err();
-    }
+        pass.finish(&mut diagnostics).err()
+    });
     progress.finish_and_clear();
     let Pass { mut evaluation, .. } = pass;
     let flushed = match evaluation.shown.take() {
@@ -286,8 +286,8 @@ struct Pass<'a, W: Write> {
     problems: Problems,
     evaluation: Evaluation<'a, W>,
     selection: &'a crate::Selection,
-    /// What reads S3 objects, when the scan has any.
-    objects: Option<S3ObjectSource>,
+    /// The file being read.
+    file: Option<FileId>,
 }
 
 /// A record waiting in the reorder window. A CloudTrail record waits as its text, a fraction
@@ -306,97 +306,52 @@ enum Held {
 }
 
 impl<W: Write> Pass<'_, W> {
-    /// Reads one input through; what cannot be read is named on `diagnostics` and skipped.
-    fn read_input(
-        &mut self,
-        input: &Input,
-        runtime: &Runtime,
-        diagnostics: &mut impl Write,
-    ) -> Result<(), Halt> {
-        let name = input.name();
-        let reader = match self.open(input, runtime) {
-            Ok(reader) => reader,
-            Err(error) => {
-                let _ = writeln!(diagnostics, "trailwatch: skipping {name}: {error}");
-                return Ok(());
+    /// What reading found, in order: records held, problems named, files counted.
+    fn arrive(&mut self, arrival: Arrival, diagnostics: &mut impl Write) -> Result<(), Halt> {
+        match arrival {
+            Arrival::Opened { name } => self.file = Some(self.problems.open(name)),
+            Arrival::Text { time, text, index } => {
+                let file = self.reading();
+                self.problems.hold(file);
+                return self.hold(time, Held::Text { text, file, index }, diagnostics);
             }
-        };
-        let file = self.problems.open(name.clone());
-        let mut records = 0;
-        let mut halt = None;
-        let read = read_any_raw_records(reader, MAX_DECOMPRESSED_BYTES, |item| {
-            let index = records;
-            records += 1;
-            let held = match item {
-                Ok(RawRecord::Text(text)) => {
-                    match trailwatch_shared::input::cloudtrail_record_time(text) {
-                        Some(time) => {
-                            let text = text.into();
-                            self.problems.hold(file);
-                            Ok((time, Held::Text { text, file, index }))
-                        }
-                        None => parsed(index, RawRecord::Text(text).parse()).map(Held::arrived),
-                    }
+            Arrival::Record { index, record } => match parsed(index, record) {
+                Ok(event) => {
+                    let (time, held) = Held::arrived(event);
+                    return self.hold(time, held, diagnostics);
                 }
-                Ok(record @ RawRecord::Parsed(_)) => {
-                    parsed(index, record.parse()).map(Held::arrived)
-                }
-                Err(problem) => Err(vec![record_problem(index, problem)]),
-            };
-            let outcome = match held {
-                Ok((time, held)) => self.hold(time, held, diagnostics),
                 Err(problems) => {
+                    let file = self.reading();
                     self.reject(file, problems, diagnostics);
-                    Ok(())
                 }
-            };
-            outcome.map_err(|error| {
-                let reason = error.to_string();
-                halt = Some(error);
-                reason
-            })
-        });
-        self.problems.read(file, diagnostics);
-        match read {
-            Ok(_) => self.evaluation.read.files += 1,
-            Err(DeliveryFileError::Stopped(_)) => {
-                if let Some(halt) = halt {
-                    return Err(halt);
+            },
+            Arrival::Unreadable { index, problem } => {
+                let file = self.reading();
+                self.reject(file, vec![record_problem(index, problem)], diagnostics);
+            }
+            Arrival::Closed { read, diagnostic } => {
+                let file = self.reading();
+                self.problems.read(file, diagnostics);
+                self.evaluation.read.files += usize::from(read);
+                if let Some(line) = diagnostic {
+                    let _ = writeln!(diagnostics, "{line}");
                 }
             }
-            Err(DeliveryFileError::Corrupt(reason)) if records > 0 => {
-                // What came before the break was read and counts.
-                self.evaluation.read.files += 1;
-                let _ = writeln!(
-                    diagnostics,
-                    "trailwatch: skipping the rest of {name} after {records} records: {reason}"
-                );
-            }
-            Err(DeliveryFileError::Corrupt(reason)) => {
-                let _ = writeln!(diagnostics, "trailwatch: skipping {name}: {reason}");
+            Arrival::Diagnostic(line) => {
+                let _ = writeln!(diagnostics, "{line}");
             }
         }
         Ok(())
     }
 
-    fn open(&self, input: &Input, runtime: &Runtime) -> Result<Box<dyn Read>, String> {
-        match &input.location {
-            Location::Local(path) => std::fs::File::open(path)
-                .map(|file| Box::new(file) as Box<dyn Read>)
-                .map_err(|error| error.to_string()),
-            Location::S3 { bucket, key } => {
-                let source = self
-                    .objects
-                    .as_ref()
-                    .ok_or("no S3 client: the object was not listed by this scan")?;
-                let reader = runtime
-                    .block_on(source.open(bucket, key))
-                    .map_err(|error| error.to_string())?;
-                // Read as it downloads: blocking reads on this thread, the runtime beside it.
-                Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-                    reader,
-                    runtime.handle().clone(),
-                )))
+    /// The file whose records are arriving (reading opens one before its records).
+    fn reading(&mut self) -> FileId {
+        match self.file {
+            Some(file) => file,
+            None => {
+                let file = self.problems.open(String::new());
+                self.file = Some(file);
+                file
             }
         }
     }
