@@ -9,8 +9,9 @@ use std::io::Write;
 /// Problems printed per file before the rest are only counted.
 pub const PROBLEMS_SHOWN: usize = 20;
 
-/// Which file a record came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which file a record came from. The default is no file: nothing is named or counted
+/// under it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId(u64);
 
 #[derive(Default)]

@@ -117,7 +117,6 @@ impl<'a> Reader<'a> {
         };
         self.send(Arrival::Opened { name: name.clone() })?;
         let mut records = 0;
-        let mut gone = false;
         let read = read_any_raw_records(reader, MAX_DECOMPRESSED_BYTES, |item| {
             let index = records;
             records += 1;
@@ -141,16 +140,13 @@ impl<'a> Reader<'a> {
                 },
                 Err(problem) => Arrival::Unreadable { index, problem },
             };
-            self.send(arrival).map_err(|Gone| {
-                gone = true;
-                "the scan stopped".to_string()
-            })
+            self.send(arrival)
+                .map_err(|Gone| "the scan stopped".to_string())
         });
-        if gone {
-            return Err(Gone);
-        }
         let (read, diagnostic) = match read {
-            Ok(_) | Err(DeliveryFileError::Stopped(_)) => (true, None),
+            Ok(_) => (true, None),
+            // Only a failed send stops the reading.
+            Err(DeliveryFileError::Stopped(_)) => return Err(Gone),
             // What came before the break was read and counts.
             Err(DeliveryFileError::Corrupt(reason)) if records > 0 => (
                 true,

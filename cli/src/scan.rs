@@ -92,7 +92,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             met: false,
         },
         selection: &args.selection,
-        file: None,
+        file: FileId::default(),
     };
     // indicatif draws only when stderr is a terminal.
     let progress = ProgressBar::new(plan.len() as u64).with_style(
@@ -286,8 +286,8 @@ struct Pass<'a, W: Write> {
     problems: Problems,
     evaluation: Evaluation<'a, W>,
     selection: &'a crate::Selection,
-    /// The file being read.
-    file: Option<FileId>,
+    /// The file being read (reading opens each before its records).
+    file: FileId,
 }
 
 /// A record waiting in the reorder window. A CloudTrail record waits as its text, a fraction
@@ -309,9 +309,9 @@ impl<W: Write> Pass<'_, W> {
     /// What reading found, in order: records held, problems named, files counted.
     fn arrive(&mut self, arrival: Arrival, diagnostics: &mut impl Write) -> Result<(), Halt> {
         match arrival {
-            Arrival::Opened { name } => self.file = Some(self.problems.open(name)),
+            Arrival::Opened { name } => self.file = self.problems.open(name),
             Arrival::Text { time, text, index } => {
-                let file = self.reading();
+                let file = self.file;
                 self.problems.hold(file);
                 return self.hold(time, Held::Text { text, file, index }, diagnostics);
             }
@@ -320,18 +320,14 @@ impl<W: Write> Pass<'_, W> {
                     let (time, held) = Held::arrived(event);
                     return self.hold(time, held, diagnostics);
                 }
-                Err(problems) => {
-                    let file = self.reading();
-                    self.reject(file, problems, diagnostics);
-                }
+                Err(problems) => self.reject(self.file, problems, diagnostics),
             },
             Arrival::Unreadable { index, problem } => {
-                let file = self.reading();
-                self.reject(file, vec![record_problem(index, problem)], diagnostics);
+                let problems = vec![record_problem(index, problem)];
+                self.reject(self.file, problems, diagnostics);
             }
             Arrival::Closed { read, diagnostic } => {
-                let file = self.reading();
-                self.problems.read(file, diagnostics);
+                self.problems.read(self.file, diagnostics);
                 self.evaluation.read.files += usize::from(read);
                 if let Some(line) = diagnostic {
                     let _ = writeln!(diagnostics, "{line}");
@@ -342,18 +338,6 @@ impl<W: Write> Pass<'_, W> {
             }
         }
         Ok(())
-    }
-
-    /// The file whose records are arriving (reading opens one before its records).
-    fn reading(&mut self) -> FileId {
-        match self.file {
-            Some(file) => file,
-            None => {
-                let file = self.problems.open(String::new());
-                self.file = Some(file);
-                file
-            }
-        }
     }
 
     /// A record read, held in the reorder window; what is now due is let out.

@@ -345,16 +345,20 @@ impl Document<'_, '_> {
             let value = self.parsed()?;
             return self.give(value);
         }
-        let text = crate::input::utf8(&self.bytes, "record")
-            .map_err(|reason| Split::Syntax(format!("record {}: {reason}", self.count)))?;
+        let text =
+            crate::input::utf8(&self.bytes, "record").map_err(|reason| self.syntax(reason))?;
         self.count += 1;
         (self.on_item)(Ok(RawRecord::Text(text))).map_err(Split::Stopped)
     }
 
     /// The value just copied into `bytes`, parsed.
     fn parsed(&self) -> Result<Value, Split> {
-        crate::input::parse_json(&self.bytes, "record")
-            .map_err(|reason| Split::Syntax(format!("record {}: {reason}", self.count)))
+        crate::input::parse_json(&self.bytes, "record").map_err(|reason| self.syntax(reason))
+    }
+
+    /// Why the record just copied into `bytes` cannot be read, naming it.
+    fn syntax(&self, reason: String) -> Split {
+        Split::Syntax(format!("record {}: {reason}", self.count))
     }
 
     /// `{"Records": [...]}` gives its records; any other object (when `shape` allows) is one
