@@ -366,7 +366,11 @@ impl<W: Write> Pass<'_, W> {
         let event = match held {
             Held::Event(event) => *event,
             Held::Text { text, file, index } => {
-                let event = match parsed(index, RawRecord::Text(&text).parse()) {
+                // Most records are read straight into an event; the rest are parsed and
+                // their problems named.
+                let event = match trailwatch_shared::input::read_cloudtrail_text(text)
+                    .or_else(|text| parsed(index, RawRecord::Text(&text).parse()))
+                {
                     Ok(event) => Some(event),
                     Err(problems) => {
                         self.reject(file, problems, diagnostics);

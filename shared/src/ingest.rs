@@ -261,7 +261,7 @@ fn admit(
             problem,
         });
     }
-    let text = event.raw.to_string();
+    let text = event.raw.value().to_string();
     match packer.refusal(index, text.len()) {
         Some(problem) => Err(problem),
         None => Ok(text),

@@ -192,10 +192,8 @@ fn is_instance_session(event: &Event) -> bool {
         return false;
     }
     let session = event
-        .record()
-        .get("userIdentity")
-        .and_then(|identity| identity.get("arn"))
-        .and_then(serde_json::Value::as_str)
+        .identity_arn
+        .as_deref()
         .and_then(|arn| arn.rsplit('/').next());
     session.is_some_and(|session| {
         session.strip_prefix("i-").is_some_and(|id| {

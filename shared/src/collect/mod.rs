@@ -155,7 +155,7 @@ fn read_and_pack(
                 return Ok(());
             }
         };
-        let text = event.raw.to_string();
+        let text = event.raw.value().to_string();
         if let Some(problem) = packer.refusal(position, text.len()) {
             rejected.push(problem);
             return Ok(());

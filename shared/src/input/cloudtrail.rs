@@ -2,10 +2,11 @@
 //! `eventName` are required, since records vary by service (console sign-ins carry no
 //! `requestID`, service events no `userIdentity.arn`).
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::Problem;
-use super::fields::{Fields, optional_object, optional_string};
+use super::fields::{Fields, optional_object, optional_str, optional_string};
 use crate::event::{ConsoleLogin, Event, Origin};
 
 const REQUIRED: [&str; 4] = ["eventID", "eventTime", "eventSource", "eventName"];
@@ -14,6 +15,66 @@ pub fn looks_like(object: &Map<String, Value>) -> bool {
     REQUIRED.iter().any(|field| object.contains_key(*field))
         || object.contains_key("eventVersion")
         || object.contains_key("userIdentity")
+}
+
+/// What an [`Event`] takes from a CloudTrail record, however the record was read: from its
+/// tree here, or from its text ([`super::record_text`]).
+pub(super) struct Parts<'r> {
+    pub event_id: String,
+    pub event_time: DateTime<Utc>,
+    pub event_source: String,
+    /// As recorded (with any API version in it).
+    pub event_name: &'r str,
+    pub request_id: Option<&'r str>,
+    pub identity: Option<Identity<'r>>,
+    pub assets: Vec<String>,
+    pub source_ip: Option<&'r str>,
+    pub region: Option<&'r str>,
+    pub user_agent: Option<&'r str>,
+    pub error_code: Option<&'r str>,
+    pub recipient_account: Option<&'r str>,
+    /// `responseElements.ConsoleLogin` and `additionalEventData.MFAUsed`.
+    pub console_login: Option<&'r str>,
+    pub mfa_used: Option<&'r str>,
+}
+
+/// The fields of `userIdentity` that name the principal. Each is `None` when absent,
+/// empty or not a string, as [`optional_string`] reads them.
+#[derive(Default)]
+pub(super) struct Identity<'r> {
+    pub kind: Option<&'r str>,
+    pub arn: Option<&'r str>,
+    pub invoked_by: Option<&'r str>,
+    pub access_key_id: Option<&'r str>,
+    pub account_id: Option<&'r str>,
+    pub principal_id: Option<&'r str>,
+    /// `onBehalfOf.userId`.
+    pub on_behalf_of_user: Option<&'r str>,
+    /// `sessionContext.sessionIssuer.arn`.
+    pub issuer_arn: Option<&'r str>,
+    /// `sessionContext.sourceIdentity`.
+    pub source_identity: Option<&'r str>,
+}
+
+impl<'r> Identity<'r> {
+    fn of(identity: &'r Map<String, Value>) -> Self {
+        let text = |key| optional_str(identity, key);
+        let context = optional_object(identity, "sessionContext");
+        Identity {
+            kind: text("type"),
+            arn: text("arn"),
+            invoked_by: text("invokedBy"),
+            access_key_id: text("accessKeyId"),
+            account_id: text("accountId"),
+            principal_id: text("principalId"),
+            on_behalf_of_user: optional_object(identity, "onBehalfOf")
+                .and_then(|user| optional_str(user, "userId")),
+            issuer_arn: context
+                .and_then(|context| optional_object(context, "sessionIssuer"))
+                .and_then(|issuer| optional_str(issuer, "arn")),
+            source_identity: context.and_then(|context| optional_str(context, "sourceIdentity")),
+        }
+    }
 }
 
 /// Parses a record found at `prefix` inside the event (`""`, or `"detail."` in EventBridge).
@@ -28,38 +89,68 @@ pub fn parse_at(
     let event_source = fields.required_id("eventSource");
     let event_name = fields.required_id("eventName");
     let event = (|| {
-        let event_name = api_name(&event_name?).to_string();
-        let identity = optional_object(object, "userIdentity");
-        let console_login = (event_name == "ConsoleLogin").then(|| console_login(object));
-        Some(Event {
-            origin: Origin::CloudTrail,
+        let event_name = event_name?;
+        Some(event_of(Parts {
             event_id: event_id?,
-            request_id: fields.optional_string("requestID"),
-            principal: principal(identity),
-            identity_type: identity.and_then(|identity| optional_string(identity, "type")),
-            invoked_by: identity.and_then(|identity| optional_string(identity, "invokedBy")),
-            access_key_id: identity.and_then(|identity| optional_string(identity, "accessKeyId")),
-            event_source: Some(event_source?),
-            event_name,
             event_time: event_time?,
+            event_source: event_source?,
+            event_name: &event_name,
+            request_id: optional_str(object, "requestID"),
+            identity: optional_object(object, "userIdentity").map(Identity::of),
             assets: resource_arns(object),
-            source_ip: fields.optional_string("sourceIPAddress"),
-            region: fields.optional_string("awsRegion"),
-            user_agent: fields.optional_string("userAgent"),
-            error_code: fields.optional_string("errorCode"),
-            account_id: fields
-                .optional_string("recipientAccountId")
-                .or_else(|| identity.and_then(|identity| optional_string(identity, "accountId"))),
-            console_login,
-            raw: Value::Null,
-            record_in_detail: false,
-        })
+            source_ip: optional_str(object, "sourceIPAddress"),
+            region: optional_str(object, "awsRegion"),
+            user_agent: optional_str(object, "userAgent"),
+            error_code: optional_str(object, "errorCode"),
+            recipient_account: optional_str(object, "recipientAccountId"),
+            console_login: optional_object(object, "responseElements")
+                .and_then(|response| optional_str(response, "ConsoleLogin")),
+            mfa_used: optional_object(object, "additionalEventData")
+                .and_then(|data| optional_str(data, "MFAUsed")),
+        }))
     })();
     fields.finish(event)
 }
 
 pub fn parse(index: usize, object: &Map<String, Value>) -> Result<Event, Vec<Problem>> {
     parse_at(index, object, "")
+}
+
+/// The event a record's parts make.
+pub(super) fn event_of(parts: Parts<'_>) -> Event {
+    let event_name = api_name(parts.event_name).to_string();
+    let console_login = (event_name == "ConsoleLogin").then(|| ConsoleLogin {
+        succeeded: parts.console_login == Some("Success"),
+        mfa_used: parts.mfa_used.map(|used| used != "No"),
+    });
+    let identity = parts.identity.as_ref();
+    let owned = |text: Option<&str>| text.map(str::to_string);
+    Event {
+        origin: Origin::CloudTrail,
+        event_id: parts.event_id,
+        request_id: owned(parts.request_id),
+        principal: principal(identity),
+        identity_type: owned(identity.and_then(|identity| identity.kind)),
+        identity_arn: owned(identity.and_then(|identity| identity.arn)),
+        invoked_by: owned(identity.and_then(|identity| identity.invoked_by)),
+        access_key_id: owned(identity.and_then(|identity| identity.access_key_id)),
+        event_source: Some(parts.event_source),
+        event_name,
+        event_time: parts.event_time,
+        assets: parts.assets,
+        source_ip: owned(parts.source_ip),
+        region: owned(parts.region),
+        user_agent: owned(parts.user_agent),
+        error_code: owned(parts.error_code),
+        account_id: owned(
+            parts
+                .recipient_account
+                .or_else(|| identity.and_then(|identity| identity.account_id)),
+        ),
+        console_login,
+        raw: Default::default(),
+        record_in_detail: false,
+    }
 }
 
 /// Lambda and CloudFront record their API version in the event name
@@ -80,42 +171,42 @@ fn api_name(event_name: &str) -> &str {
 /// The identity behind a call, stable across sessions: an assumed role is named by its role
 /// ARN, not by the session, so one role's calls share one principal — unless the sessions are
 /// people's (see [`session_user`]), whose baselines must not be shared.
-fn principal(identity: Option<&Map<String, Value>>) -> String {
+fn principal(identity: Option<&Identity<'_>>) -> String {
     let Some(identity) = identity else {
         return "unknown".to_string();
     };
-    let arn = optional_string(identity, "arn");
-    let on_behalf_of = optional_object(identity, "onBehalfOf")
-        .and_then(|user| optional_string(user, "userId"))
+    let arn = identity.arn.map(str::to_string);
+    let on_behalf_of = identity
+        .on_behalf_of_user
         .map(|user_id| format!("identity-center-user/{user_id}"));
-    match optional_string(identity, "type").as_deref() {
+    match identity.kind {
         Some("AssumedRole") => {
-            let role = optional_object(identity, "sessionContext")
-                .and_then(|context| optional_object(context, "sessionIssuer"))
-                .and_then(|issuer| optional_string(issuer, "arn"))
-                .or_else(|| arn.as_deref().and_then(role_arn_of_session));
-            let user = on_behalf_of.or_else(|| session_user(identity, arn.as_deref()));
+            let role = identity
+                .issuer_arn
+                .map(str::to_string)
+                .or_else(|| identity.arn.and_then(role_arn_of_session));
+            let user = on_behalf_of.or_else(|| session_user(identity));
             match (role, user) {
                 (Some(role), Some(user)) => Some(format!("{role} as {user}")),
                 (role, _) => role.or(arn),
             }
         }
-        Some("AWSService") => optional_string(identity, "invokedBy").or(arn),
+        Some("AWSService") => identity.invoked_by.map(str::to_string).or(arn),
         // A user acting through an Identity Center application: no ARN, one user id.
         Some("IdentityCenterUser") => on_behalf_of,
         // Another account's principal without an ARN: its unique id (`AROA…:session`) names
         // the role; the session part would make a new principal of every session.
         Some("AWSAccount") if arn.is_none() => {
-            let account = optional_string(identity, "accountId").unwrap_or_else(|| "-".into());
-            optional_string(identity, "principalId").map(|id| {
-                let unique = id.split(':').next().unwrap_or(&id).to_string();
+            let account = identity.account_id.unwrap_or("-");
+            identity.principal_id.map(|id| {
+                let unique = id.split(':').next().unwrap_or(id);
                 format!("aws-account/{account}/{unique}")
             })
         }
         _ => arn,
     }
-    .or_else(|| optional_string(identity, "principalId"))
-    .or_else(|| optional_string(identity, "type"))
+    .or_else(|| identity.principal_id.map(str::to_string))
+    .or_else(|| identity.kind.map(str::to_string))
     .unwrap_or_else(|| "unknown".to_string())
 }
 
@@ -125,12 +216,15 @@ fn principal(identity: Option<&Map<String, Value>>) -> String {
 /// for the user), or a federated session named by e-mail address (the SAML and OIDC
 /// convention). Service, instance and pipeline sessions have none: their session names change
 /// every time and would make a new principal of each.
-fn session_user(identity: &Map<String, Value>, arn: Option<&str>) -> Option<String> {
-    let context = optional_object(identity, "sessionContext");
-    if let Some(source) = context.and_then(|context| optional_string(context, "sourceIdentity")) {
-        return Some(source);
+fn session_user(identity: &Identity<'_>) -> Option<String> {
+    if let Some(source) = identity.source_identity {
+        return Some(source.to_string());
     }
-    let (role, session) = arn?.split_once(":assumed-role/")?.1.split_once('/')?;
+    let (role, session) = identity
+        .arn?
+        .split_once(":assumed-role/")?
+        .1
+        .split_once('/')?;
     if role.starts_with("AWSReservedSSO_") || session.contains('@') {
         return Some(session.to_string());
     }
@@ -157,17 +251,4 @@ fn resource_arns(object: &Map<String, Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn console_login(object: &Map<String, Value>) -> ConsoleLogin {
-    let succeeded = optional_object(object, "responseElements")
-        .and_then(|response| optional_string(response, "ConsoleLogin"))
-        .is_some_and(|outcome| outcome == "Success");
-    let mfa_used = optional_object(object, "additionalEventData")
-        .and_then(|data| optional_string(data, "MFAUsed"))
-        .map(|used| used != "No");
-    ConsoleLogin {
-        succeeded,
-        mfa_used,
-    }
 }

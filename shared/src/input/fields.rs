@@ -38,20 +38,12 @@ impl<'a> Fields<'a> {
     /// A required, non-empty string of at most [`MAX_ID_LEN`] characters.
     pub fn required_id(&mut self, key: &str) -> Option<String> {
         let value = self.required_string(key)?;
-        if value.trim().is_empty() {
-            self.problem(key, "must not be empty");
-            None
-        } else if value.chars().count() > MAX_ID_LEN {
-            self.problem(
-                key,
-                format!(
-                    "is {} characters long; at most {MAX_ID_LEN} are allowed",
-                    value.chars().count()
-                ),
-            );
-            None
-        } else {
-            Some(value)
+        match id_problem(&value) {
+            Some(problem) => {
+                self.problem(key, problem);
+                None
+            }
+            None => Some(value),
         }
     }
 
@@ -115,12 +107,6 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A string that may be absent; a value of another type counts as absent, since
-    /// CloudTrail's optional fields vary between services.
-    pub fn optional_string(&self, key: &str) -> Option<String> {
-        optional_string(self.object, key)
-    }
-
     pub fn finish<T>(self, value: Option<T>) -> Result<T, Vec<Problem>> {
         match value {
             Some(value) if self.problems.is_empty() => Ok(value),
@@ -129,12 +115,32 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// What is wrong with an id: empty, or longer than [`MAX_ID_LEN`] characters.
+pub fn id_problem(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return Some("must not be empty".to_string());
+    }
+    // Bytes bound characters: most ids need no counting.
+    if value.len() <= MAX_ID_LEN {
+        return None;
+    }
+    let length = value.chars().count();
+    (length > MAX_ID_LEN)
+        .then(|| format!("is {length} characters long; at most {MAX_ID_LEN} are allowed"))
+}
+
+/// A string that may be absent, owned; see [`optional_str`].
 pub fn optional_string(object: &Map<String, Value>, key: &str) -> Option<String> {
+    optional_str(object, key).map(str::to_string)
+}
+
+/// A string that may be absent; empty, or a value of another type, counts as absent, since
+/// CloudTrail's optional fields vary between services.
+pub fn optional_str<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
     object
         .get(key)
         .and_then(Value::as_str)
         .filter(|text| !text.is_empty())
-        .map(str::to_string)
 }
 
 pub fn optional_object<'v>(

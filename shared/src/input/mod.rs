@@ -10,14 +10,16 @@ mod census;
 mod cloudtrail;
 mod eventbridge;
 mod fields;
+mod record_text;
 mod seed;
 
 pub use census::{Census, census};
 pub use cloudtrail::role_arn_of_session;
 pub use eventbridge::DETAIL_TYPES as EVENTBRIDGE_DETAIL_TYPES;
+pub use record_text::read as read_cloudtrail_text;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::event::Event;
@@ -92,16 +94,16 @@ pub fn cloudtrail_record_time(text: &str) -> Option<DateTime<Utc>> {
     struct Head<'t> {
         #[serde(rename = "eventTime", borrow)]
         event_time: Option<std::borrow::Cow<'t, str>>,
-        #[serde(rename = "detail", default, deserialize_with = "present")]
+        #[serde(rename = "detail", default, deserialize_with = "record_text::present")]
         detail: bool,
-        #[serde(rename = "detail-type", default, deserialize_with = "present")]
+        #[serde(
+            rename = "detail-type",
+            default,
+            deserialize_with = "record_text::present"
+        )]
         detail_type: bool,
     }
-    // Present even when null, as `parse_event` sees it.
-    fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
-        serde::de::IgnoredAny::deserialize(value).map(|_| true)
-    }
-    let head: Head = serde_json::from_str(text).ok()?;
+    let record_text::Object(head) = serde_json::from_str::<record_text::Object<Head>>(text).ok()?;
     if head.detail || head.detail_type {
         return None;
     }
@@ -185,7 +187,7 @@ pub fn parse_event(index: usize, value: Value) -> Result<Event, Vec<Problem>> {
         return Err(problems);
     }
     Ok(Event {
-        raw: value,
+        raw: value.into(),
         ..event
     })
 }

@@ -45,6 +45,7 @@ pub fn parse(index: usize, object: &Map<String, Value>) -> Result<Event, Vec<Pro
             request_id: Some(request_id?),
             principal: role_id?,
             identity_type: None,
+            identity_arn: None,
             invoked_by: None,
             access_key_id: None,
             event_source,
@@ -57,7 +58,7 @@ pub fn parse(index: usize, object: &Map<String, Value>) -> Result<Event, Vec<Pro
             error_code: None,
             account_id: None,
             console_login: None,
-            raw: Value::Null,
+            raw: Default::default(),
             record_in_detail: false,
         })
     })();

@@ -37,6 +37,18 @@ pub(crate) fn traildiscover_files() -> Vec<PathBuf> {
     files
 }
 
+/// Every record of the TrailDiscover files that are JSON.
+fn traildiscover_records() -> Vec<serde_json::Value> {
+    traildiscover_files()
+        .iter()
+        .filter_map(|path| serde_json::from_str(&std::fs::read_to_string(path).unwrap()).ok())
+        .flat_map(|value| match value {
+            serde_json::Value::Array(items) => items,
+            other => vec![other],
+        })
+        .collect()
+}
+
 #[test]
 fn the_prototype_example_becomes_an_event() {
     let event = only_event(EXAMPLE).expect("valid");
@@ -52,8 +64,8 @@ fn the_prototype_example_becomes_an_event() {
     assert_eq!(event.event_time.to_rfc3339(), "2023-06-23T16:23:18+00:00");
     assert_eq!(event.assets, vec!["asset1", "asset2"]);
     assert_eq!(
-        event.raw,
-        serde_json::from_str::<serde_json::Value>(EXAMPLE).unwrap()
+        event.raw.value(),
+        &serde_json::from_str::<serde_json::Value>(EXAMPLE).unwrap()
     );
 }
 
@@ -291,7 +303,10 @@ fn an_eventbridge_cloudtrail_event_becomes_its_detail() {
     assert_eq!(event.event_id, "5b0c1e0a-1111-4e6f-8a9b-000000000007");
     assert_eq!(event.action(), "cloudtrail:DeleteTrail");
     assert_eq!(event.principal, "arn:aws:iam::111122223333:role/deploy");
-    assert_eq!(event.raw["detail-type"], "AWS API Call via CloudTrail");
+    assert_eq!(
+        event.raw.value()["detail-type"],
+        "AWS API Call via CloudTrail"
+    );
 }
 
 #[test]
@@ -407,24 +422,13 @@ fn times_sizes_and_counts_that_no_store_could_take_are_field_errors() {
 /// record; anything else is left to be parsed whole (and its problems named then).
 #[test]
 fn a_record_s_time_read_from_its_text_is_the_time_it_parses_to() {
-    let mut compared = 0;
-    for path in traildiscover_files() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        let records = match value {
-            serde_json::Value::Array(items) => items,
-            other => vec![other],
-        };
-        for record in records {
-            let text = record.to_string();
-            let parsed = parse_event(0, record).map(|event| event.event_time).ok();
-            assert_eq!(cloudtrail_record_time(&text), parsed, "{}", path.display());
-            compared += 1;
-        }
+    let records = traildiscover_records();
+    assert!(records.len() > 100, "{} records", records.len());
+    for record in records {
+        let text = record.to_string();
+        let parsed = parse_event(0, record).map(|event| event.event_time).ok();
+        assert_eq!(cloudtrail_record_time(&text), parsed, "{text}");
     }
-    assert!(compared > 100, "{compared} records");
 
     let record = json!({"eventID": "a", "eventTime": "2026-11-02T10:00:00Z",
         "eventSource": "s3.amazonaws.com", "eventName": "GetObject"});
@@ -464,4 +468,301 @@ fn a_record_s_time_read_from_its_text_is_the_time_it_parses_to() {
         cloudtrail_record_time(r#"{"eventTime": "2026-11-02T10:00:00Z", "x": tru}"#),
         None
     );
+    assert_eq!(
+        cloudtrail_record_time(r#"["2026-11-02T10:00:00Z"]"#),
+        None,
+        "an array, which serde would read as a struct's fields in order"
+    );
+}
+
+/// The event read from a record's text, or `None` where that way declines it; when it reads
+/// one, it is the event the record's tree makes.
+fn read_from_text_as_the_tree_reads(text: &str) -> Option<Event> {
+    let from_text = read_cloudtrail_text(text.into()).ok()?;
+    assert!(
+        !from_text.raw.is_parsed(),
+        "the tree is built only when asked for"
+    );
+    let value: serde_json::Value = serde_json::from_str(text).expect("read only from JSON");
+    let from_tree = parse_event(0, value).expect("read only when the tree has no problem");
+    // The fields the rules take from the event say what the tree says.
+    for pointer in [
+        "/userAgent",
+        "/errorCode",
+        "/sourceIPAddress",
+        "/eventSource",
+        "/userIdentity/type",
+        "/userIdentity/arn",
+        "/userIdentity/invokedBy",
+        "/userIdentity/accessKeyId",
+    ] {
+        let in_tree = from_tree
+            .record()
+            .pointer(pointer)
+            .filter(|value| !value.is_null());
+        let in_tree = in_tree.map(|value| value.as_str().expect("a string, or not read"));
+        assert_eq!(
+            from_text.known_field(pointer),
+            Some(in_tree),
+            "{pointer} of {text}"
+        );
+        assert_eq!(
+            from_tree.known_field(pointer),
+            None,
+            "a tree is read as a tree"
+        );
+    }
+    assert!(
+        !from_text.raw.is_parsed(),
+        "the rules' fields are read without the tree"
+    );
+    assert_eq!(from_text, from_tree, "{text}");
+    Some(from_text)
+}
+
+#[test]
+fn a_record_read_from_its_text_is_the_event_its_tree_makes() {
+    let engine = crate::engine::Engine::default();
+    let (mut records, mut read) = (0, 0);
+    for record in traildiscover_records() {
+        let valid = parse_event(0, record.clone()).is_ok();
+        records += usize::from(valid);
+        for text in [
+            record.to_string(),
+            serde_json::to_string_pretty(&record).unwrap(),
+        ] {
+            let Some(from_text) = read_from_text_as_the_tree_reads(&text) else {
+                continue;
+            };
+            read += 1;
+            // The rules judge it as they judge its tree.
+            let from_tree = parse_event(0, record.clone()).unwrap();
+            assert_eq!(
+                engine.detect(&from_text),
+                engine.detect(&from_tree),
+                "{text}"
+            );
+        }
+    }
+    // Both layouts of nearly every valid record take the quick way.
+    assert!(records > 100, "{records} records");
+    assert!(
+        read * 100 >= records * 2 * 95,
+        "{read} of {records} records"
+    );
+
+    let event = read_from_text_as_the_tree_reads(&example_record().to_string()).unwrap();
+    assert_eq!(
+        event.principal,
+        "arn:aws:iam::111122223333:role/Admin as alice@example.com"
+    );
+    assert_eq!(
+        event.identity_arn.as_deref(),
+        Some("arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com")
+    );
+    assert_eq!(event.assets, ["arn:aws:s3:::logs"]);
+    assert_eq!(event.event_name, "UpdateFunctionCode");
+    // Its tree is the record's, built when something reads it.
+    assert_eq!(event.record()["requestParameters"]["bucketName"], "logs");
+    assert!(event.raw.is_parsed());
+}
+
+/// A CloudTrail record with a field of most kinds the reader takes.
+fn example_record() -> serde_json::Value {
+    json!({
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAEXAMPLE:alice@example.com",
+            "arn": "arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com",
+            "accountId": "111122223333",
+            "accessKeyId": "ASIAEXAMPLE",
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111122223333:role/Admin"},
+                "attributes": {"mfaAuthenticated": "false"}
+            }
+        },
+        "eventTime": "2026-11-02T10:00:00Z",
+        "eventSource": "lambda.amazonaws.com",
+        "eventName": "UpdateFunctionCode20150331v2",
+        "awsRegion": "eu-west-1",
+        "sourceIPAddress": "203.0.113.7",
+        "userAgent": "aws-cli/2.15.0 Python/3.11",
+        "requestParameters": {"bucketName": "logs", "nested": [1, {"a": null}]},
+        "responseElements": null,
+        "requestID": "r-1",
+        "eventID": "e-1",
+        "resources": [{"ARN": "arn:aws:s3:::logs", "type": "AWS::S3::Bucket"}, {"type": "x"}],
+        "recipientAccountId": "111122223333"
+    })
+}
+
+#[test]
+fn records_of_another_shape_or_with_problems_are_left_to_the_tree() {
+    let with = |pointer: &str, value: serde_json::Value| {
+        let mut record = example_record();
+        *record.pointer_mut(pointer).unwrap() = value;
+        record.to_string()
+    };
+    for (text, why) in [
+        (with("/eventID", json!(7)), "an id that is not a string"),
+        (with("/eventID", json!(" ")), "an empty id"),
+        (with("/eventID", json!("e".repeat(300))), "an id too long"),
+        (
+            with("/eventTime", json!("yesterday")),
+            "a time that is not one",
+        ),
+        (with("/eventName", json!(null)), "a name that is null"),
+        (
+            with("/userIdentity", json!("root")),
+            "an identity that is not an object",
+        ),
+        (
+            with("/userAgent", json!("")),
+            "an empty field the rules read",
+        ),
+        (
+            with("/userIdentity/type", json!("")),
+            "an empty field the rules read",
+        ),
+        (
+            with("/userAgent", json!(5)),
+            "a string field that is a number",
+        ),
+        (
+            with("/resources", json!({"ARN": "x"})),
+            "resources that are not a list",
+        ),
+        (
+            with("/resources/1", json!("arn:x")),
+            "a resource that is not an object",
+        ),
+        (
+            r#"{"eventID": "a", "eventID": "b", "eventTime": "2026-11-02T10:00:00Z",
+                "eventSource": "s3.amazonaws.com", "eventName": "GetObject"}"#
+                .to_string(),
+            "a field given twice",
+        ),
+        (
+            json!({"detail": null, "eventID": "a", "eventTime": "2026-11-02T10:00:00Z",
+                "eventSource": "s3.amazonaws.com", "eventName": "GetObject"})
+            .to_string(),
+            "an EventBridge envelope",
+        ),
+        (EXAMPLE.to_string(), "a seed event"),
+        ("[1]".to_string(), "not an object"),
+    ] {
+        assert!(read_cloudtrail_text(text.into()).is_err(), "{why}");
+    }
+}
+
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::{example_record, read_from_text_as_the_tree_reads};
+
+    /// JSON of the kinds CloudTrail's fields hold, and of the kinds they should not.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            prop::sample::select(vec![
+                "",
+                "AssumedRole",
+                "AWSService",
+                "AWSAccount",
+                "IdentityCenterUser",
+                "Success",
+                "No",
+                "Yes",
+                "ConsoleLogin",
+                "AccessDenied",
+                "2026-11-02T10:00:00Z",
+                "arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin/bob",
+                "arn:aws:sts::1:assumed-role/Web/i-0123456789abcdef0",
+                "a\"quoted\\u00e9\"",
+            ])
+            .prop_map(Value::from),
+            "[a-z:/@ -]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "ARN",
+                        "arn",
+                        "type",
+                        "userId",
+                        "ConsoleLogin",
+                        "MFAUsed",
+                        "x",
+                    ])
+                    .prop_map(str::to_string),
+                    inner,
+                    0..3
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Where a record's fields sit; each may be set to anything.
+    const FIELDS: [&str; 24] = [
+        "eventID",
+        "eventTime",
+        "eventSource",
+        "eventName",
+        "requestID",
+        "userIdentity",
+        "userIdentity/type",
+        "userIdentity/arn",
+        "userIdentity/invokedBy",
+        "userIdentity/accessKeyId",
+        "userIdentity/accountId",
+        "userIdentity/principalId",
+        "userIdentity/onBehalfOf",
+        "userIdentity/sessionContext",
+        "userIdentity/sessionContext/sessionIssuer",
+        "userIdentity/sessionContext/sourceIdentity",
+        "resources",
+        "sourceIPAddress",
+        "awsRegion",
+        "userAgent",
+        "errorCode",
+        "recipientAccountId",
+        "responseElements",
+        "additionalEventData",
+    ];
+
+    proptest! {
+        /// Whatever a record's fields hold, the event read from its text is the one its tree
+        /// makes, or the text is left to the tree.
+        #[test]
+        fn a_record_s_text_and_its_tree_make_the_same_event(
+            changes in prop::collection::vec((prop::sample::select(FIELDS.to_vec()), any_json()), 1..5),
+            console in any::<bool>(),
+        ) {
+            let mut record = example_record();
+            if console {
+                record["eventName"] = json!("ConsoleLogin");
+                record["responseElements"] = json!({"ConsoleLogin": "Success"});
+                record["additionalEventData"] = json!({"MFAUsed": "No"});
+            }
+            for (field, value) in changes {
+                // Set where its parent is still an object (an earlier change may have
+                // replaced it).
+                let (parent, key) = match field.rsplit_once('/') {
+                    Some((parent, key)) => (format!("/{parent}"), key),
+                    None => (String::new(), field),
+                };
+                if let Some(Value::Object(object)) = record.pointer_mut(&parent) {
+                    object.insert(key.to_string(), value);
+                }
+            }
+            read_from_text_as_the_tree_reads(&record.to_string());
+        }
+    }
 }

@@ -318,7 +318,10 @@ impl When {
             When::Always => true,
             When::Succeeded => event.error_code.is_none(),
             When::Named(names) => names.contains(&event.event_name),
-            When::Field(path, test) => test.passes(path.find(event.record())),
+            When::Field(path, test) => match event.known_field(path.pointer()) {
+                Some(known) => known.is_some_and(|text| test.passes_text(text)),
+                None => test.passes(path.find(event.record())),
+            },
             When::All(all) => all.iter().all(|when| when.holds(event)),
             When::Any(any) => any.iter().any(|when| when.holds(event)),
             When::Not(not) => !not.holds(event),
@@ -340,6 +343,17 @@ impl Test {
         // it as a number or a string.
         let number = value.as_number().map(ToString::to_string);
         let text = value.as_str().or(number.as_deref());
+        self.passes_scalar(text, value.as_bool())
+    }
+
+    /// Whether a string value passes.
+    fn passes_text(&self, text: &str) -> bool {
+        self.passes_scalar(Some(text), None)
+    }
+
+    /// Whether a value that is neither null nor a list passes: its text (a string's, or a
+    /// number's), or the boolean it is.
+    fn passes_scalar(&self, text: Option<&str>, boolean: Option<bool>) -> bool {
         match self {
             Test::Present => true,
             Test::Equals(expected) => text == Some(expected.as_str()),
@@ -351,8 +365,8 @@ impl Test {
             Test::StartsWith(prefixes) => {
                 text.is_some_and(|text| prefixes.iter().any(|prefix| text.starts_with(prefix)))
             }
-            Test::True => value.as_bool() == Some(true) || text == Some("true"),
-            Test::False => value.as_bool() == Some(false) || text == Some("false"),
+            Test::True => boolean == Some(true) || text == Some("true"),
+            Test::False => boolean == Some(false) || text == Some("false"),
         }
     }
 }
