@@ -1,13 +1,13 @@
 //! A scan's reading, on a thread of its own: files listed, opened, gunzipped and split
-//! into records, and each CloudTrail record's time read from its text, while the scan's
-//! own thread parses and evaluates what was read before. What crosses between them is a
-//! record's text (one allocation), not a parsed tree, so no thread frees many small
-//! allocations another made.
+//! into records, and each CloudTrail record read from its text into its event, while the
+//! scan's own thread orders and evaluates what was read before. What crosses between them
+//! is an event holding its record's text, whose tree is built only if something reads it
+//! (a record of another shape crosses parsed, as it always did): sending parsed trees across
+//! was slower, each tree's many small allocations freed on the other thread.
 
 use std::io::Read;
 use std::sync::mpsc::SyncSender;
 
-use chrono::{DateTime, Utc};
 use indicatif::ProgressBar;
 use serde_json::Value;
 use tokio::runtime::Runtime;
@@ -29,12 +29,8 @@ pub const BATCHES_AHEAD: usize = 4;
 pub enum Arrival {
     /// A file begins.
     Opened { name: String },
-    /// A CloudTrail record whose event time its text gave.
-    Text {
-        time: DateTime<Utc>,
-        text: Box<str>,
-        index: usize,
-    },
+    /// A CloudTrail record read into its event.
+    Event(Box<trailwatch_shared::event::Event>),
     /// A record to parse whole (an EventBridge event, a seed event, anything odd), or why
     /// it is not JSON.
     Record {
@@ -122,15 +118,11 @@ impl<'a> Reader<'a> {
             records += 1;
             let arrival = match item {
                 Ok(RawRecord::Text(text)) => {
-                    match trailwatch_shared::input::cloudtrail_record_time(text) {
-                        Some(time) => Arrival::Text {
-                            time,
-                            text: text.into(),
+                    match trailwatch_shared::input::read_cloudtrail_text(text.into()) {
+                        Ok(event) => Arrival::Event(Box::new(event)),
+                        Err(text) => Arrival::Record {
                             index,
-                        },
-                        None => Arrival::Record {
-                            index,
-                            record: RawRecord::Text(text).parse(),
+                            record: RawRecord::Text(&text).parse(),
                         },
                     }
                 }

@@ -15,7 +15,6 @@ use serde_json::Value;
 use trailwatch_shared::adapters::memory_profiles::MemoryProfileStore;
 use trailwatch_shared::adapters::s3::S3ObjectSource;
 use trailwatch_shared::casebook::{self, Casebook, Triage};
-use trailwatch_shared::collect::delivery::RawRecord;
 use trailwatch_shared::finding::Finding;
 use trailwatch_shared::incident::Incident;
 use trailwatch_shared::ports::StoreError;
@@ -25,7 +24,7 @@ use trailwatch_shared::{Anomaly, Engine, Event, Problem, Severity, export};
 
 use crate::inputs::{Input, Plan};
 use crate::order::{RecentIds, Reorder};
-use crate::problems::{FileId, Problems};
+use crate::problems::Problems;
 use crate::reader::{self, Arrival, Reader};
 use crate::spill::{Sorted, Spill};
 use crate::{FOUND, Format, ScanArgs, USAGE, finish, report, rules, s3, sources};
@@ -92,7 +91,6 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             met: false,
         },
         selection: &args.selection,
-        file: FileId::default(),
     };
     // indicatif draws only when stderr is a terminal.
     let progress = ProgressBar::new(plan.len() as u64).with_style(
@@ -113,7 +111,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
             }
             progress.set_message(format!("{} events", pass.evaluation.read.events));
         }
-        pass.finish(&mut diagnostics).err()
+        pass.finish().err()
     });
     progress.finish_and_clear();
     let Pass { mut evaluation, .. } = pass;
@@ -281,53 +279,30 @@ impl std::fmt::Display for Halt {
 
 /// One scan's reading: inputs to events, in order.
 struct Pass<'a, W: Write> {
-    reorder: Reorder<Held>,
+    /// Events waiting for their turn, boxed so the window moves small entries.
+    reorder: Reorder<Box<Event>>,
     recent: RecentIds,
     problems: Problems,
     evaluation: Evaluation<'a, W>,
     selection: &'a crate::Selection,
-    /// The file being read (reading opens each before its records).
-    file: FileId,
-}
-
-/// A record waiting in the reorder window. A CloudTrail record waits as its text, a fraction
-/// of its parsed size, and is parsed as it leaves: parsed on arrival, it would be cold in the
-/// cache by then, and freeing it slow.
-enum Held {
-    Text {
-        text: Box<str>,
-        file: FileId,
-        /// Its place in the file, for diagnostics.
-        index: usize,
-    },
-    /// A record whose time could only be known by parsing it (an EventBridge event, a seed
-    /// event, anything odd), or one read parsed. Boxed, so the window moves small entries.
-    Event(Box<Event>),
 }
 
 impl<W: Write> Pass<'_, W> {
     /// What reading found, in order: records held, problems named, files counted.
     fn arrive(&mut self, arrival: Arrival, diagnostics: &mut impl Write) -> Result<(), Halt> {
         match arrival {
-            Arrival::Opened { name } => self.file = self.problems.open(name),
-            Arrival::Text { time, text, index } => {
-                let file = self.file;
-                self.problems.hold(file);
-                return self.hold(time, Held::Text { text, file, index }, diagnostics);
-            }
+            Arrival::Opened { name } => self.problems.open(name),
+            Arrival::Event(event) => return self.hold(event),
             Arrival::Record { index, record } => match parsed(index, record) {
-                Ok(event) => {
-                    let (time, held) = Held::arrived(event);
-                    return self.hold(time, held, diagnostics);
-                }
-                Err(problems) => self.reject(self.file, problems, diagnostics),
+                Ok(event) => return self.hold(Box::new(event)),
+                Err(problems) => self.reject(problems, diagnostics),
             },
             Arrival::Unreadable { index, problem } => {
                 let problems = vec![record_problem(index, problem)];
-                self.reject(self.file, problems, diagnostics);
+                self.reject(problems, diagnostics);
             }
             Arrival::Closed { read, diagnostic } => {
-                self.problems.read(self.file, diagnostics);
+                self.problems.read(diagnostics);
                 self.evaluation.read.files += usize::from(read);
                 if let Some(line) = diagnostic {
                     let _ = writeln!(diagnostics, "{line}");
@@ -340,51 +315,20 @@ impl<W: Write> Pass<'_, W> {
         Ok(())
     }
 
-    /// A record read, held in the reorder window; what is now due is let out.
-    fn hold(
-        &mut self,
-        time: DateTime<Utc>,
-        held: Held,
-        diagnostics: &mut impl Write,
-    ) -> Result<(), Halt> {
-        if let Some(late) = self.reorder.push(time, held) {
-            self.let_out(late, true, diagnostics)?;
+    /// An event read, held in the reorder window; what is now due is let out.
+    fn hold(&mut self, event: Box<Event>) -> Result<(), Halt> {
+        if let Some(late) = self.reorder.push(event.event_time, event) {
+            self.let_out(&late, true)?;
         }
         while let Some(due) = self.reorder.next_due() {
-            self.let_out(due, false, diagnostics)?;
+            self.let_out(&due, false)?;
         }
         Ok(())
     }
 
-    /// A record leaves the window: parsed, selected, deduplicated and evaluated.
-    fn let_out(
-        &mut self,
-        held: Held,
-        late: bool,
-        diagnostics: &mut impl Write,
-    ) -> Result<(), Halt> {
-        let event = match held {
-            Held::Event(event) => *event,
-            Held::Text { text, file, index } => {
-                // Most records are read straight into an event; the rest are parsed and
-                // their problems named.
-                let event = match trailwatch_shared::input::read_cloudtrail_text(text)
-                    .or_else(|text| parsed(index, RawRecord::Text(&text).parse()))
-                {
-                    Ok(event) => Some(event),
-                    Err(problems) => {
-                        self.reject(file, problems, diagnostics);
-                        None
-                    }
-                };
-                self.problems.let_out(file, diagnostics);
-                match event {
-                    Some(event) => event,
-                    None => return Ok(()),
-                }
-            }
-        };
-        if !self.selection.admits(&event) {
+    /// An event leaves the window: selected, deduplicated and evaluated.
+    fn let_out(&mut self, event: &Event, late: bool) -> Result<(), Halt> {
+        if !self.selection.admits(event) {
             return Ok(());
         }
         if !self
@@ -398,29 +342,22 @@ impl<W: Write> Pass<'_, W> {
         if late {
             self.evaluation.read.late += 1;
         }
-        self.evaluation.evaluate(&event)
+        self.evaluation.evaluate(event)
     }
 
-    fn reject(&mut self, file: FileId, problems: Vec<Problem>, diagnostics: &mut impl Write) {
+    fn reject(&mut self, problems: Vec<Problem>, diagnostics: &mut impl Write) {
         self.evaluation.read.rejected += 1;
         for problem in problems {
-            self.problems.report(file, problem, diagnostics);
+            self.problems.report(problem, diagnostics);
         }
     }
 
     /// Lets out everything still held, in order.
-    fn finish(&mut self, diagnostics: &mut impl Write) -> Result<(), Halt> {
-        while let Some(held) = self.reorder.next() {
-            self.let_out(held, false, diagnostics)?;
+    fn finish(&mut self) -> Result<(), Halt> {
+        while let Some(event) = self.reorder.next() {
+            self.let_out(&event, false)?;
         }
         Ok(())
-    }
-}
-
-impl Held {
-    /// An event to hold at its event time.
-    fn arrived(event: Event) -> (DateTime<Utc>, Held) {
-        (event.event_time, Held::Event(Box::new(event)))
     }
 }
 

@@ -18,7 +18,6 @@ pub use cloudtrail::role_arn_of_session;
 pub use eventbridge::DETAIL_TYPES as EVENTBRIDGE_DETAIL_TYPES;
 pub use record_text::read as read_cloudtrail_text;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -83,31 +82,6 @@ pub fn parse_json(bytes: &[u8], what: &str) -> Result<Value, String> {
 pub fn utf8<'b>(bytes: &'b [u8], what: &str) -> Result<&'b str, String> {
     std::str::from_utf8(bytes)
         .map_err(|error| format!("not UTF-8 (byte {} of the {what})", error.valid_up_to()))
-}
-
-/// The event time [`parse_event`] will give a CloudTrail record, read from its text without
-/// building the record: `None` unless the text is a JSON object that is neither an
-/// EventBridge event nor a record with problems in its `eventTime`. What it skips is still
-/// checked to be JSON, so a record with a time parses.
-pub fn cloudtrail_record_time(text: &str) -> Option<DateTime<Utc>> {
-    #[derive(serde::Deserialize)]
-    struct Head<'t> {
-        #[serde(rename = "eventTime", borrow)]
-        event_time: Option<std::borrow::Cow<'t, str>>,
-        #[serde(rename = "detail", default, deserialize_with = "record_text::present")]
-        detail: bool,
-        #[serde(
-            rename = "detail-type",
-            default,
-            deserialize_with = "record_text::present"
-        )]
-        detail_type: bool,
-    }
-    let record_text::Object(head) = serde_json::from_str::<record_text::Object<Head>>(text).ok()?;
-    if head.detail || head.detail_type {
-        return None;
-    }
-    fields::event_time(&head.event_time?).ok()
 }
 
 /// Splits a JSON value into its events and parses each one.

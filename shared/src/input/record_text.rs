@@ -228,8 +228,7 @@ struct AdditionalEventData<'a> {
 
 /// A JSON object read into `T`. Serde would also read a struct from an array of its
 /// fields in order, which the tree's reader does not take for an object.
-#[derive(Default)]
-pub(super) struct Object<T>(pub T);
+struct Object<T>(T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -252,6 +251,6 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
 }
 
 /// Whether a field is there at all, null included, as the tree's reader sees it.
-pub(super) fn present<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+fn present<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
     IgnoredAny::deserialize(value).map(|_| true)
 }
