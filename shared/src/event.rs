@@ -132,7 +132,7 @@ pub fn service_prefix(event_source: &str) -> &str {
 /// An event's record as received: parsed, or kept as its text and parsed the first time
 /// something reads it. Most records are judged on the fields [`Event`] holds; building the
 /// whole tree for each was the largest cost of a scan.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Raw {
     /// The text, when the record was read from it; it is known to be JSON.
     text: Option<Box<str>>,
@@ -140,9 +140,10 @@ pub struct Raw {
 }
 
 impl Raw {
-    /// A record read from text that is known to be a JSON object: its tree is built when
-    /// first asked for.
-    pub fn from_json_text(text: Box<str>) -> Self {
+    /// A record read from its text by the input module, which vouches that the event's
+    /// fields are the record's (see [`Event::known_field`]): its tree is built when first
+    /// asked for.
+    pub(crate) fn from_json_text(text: Box<str>) -> Self {
         Self {
             text: Some(text),
             value: OnceLock::new(),
@@ -176,15 +177,6 @@ impl From<Value> for Raw {
         Self {
             text: None,
             value: OnceLock::from(value),
-        }
-    }
-}
-
-impl Clone for Raw {
-    fn clone(&self) -> Self {
-        Self {
-            text: self.text.clone(),
-            value: self.value.clone(),
         }
     }
 }
