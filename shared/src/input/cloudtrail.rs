@@ -39,8 +39,7 @@ pub(super) struct Parts<'r> {
 }
 
 /// The fields of `userIdentity` that name the principal. Each is `None` when absent,
-/// empty or not a string, as [`optional_string`] reads them.
-#[derive(Default)]
+/// empty or not a string, as [`optional_str`] reads them.
 pub(super) struct Identity<'r> {
     pub kind: Option<&'r str>,
     pub arn: Option<&'r str>,
