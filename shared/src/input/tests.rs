@@ -390,6 +390,19 @@ fn times_sizes_and_counts_that_no_store_could_take_are_field_errors() {
     }));
     assert_eq!(old[0].0, "detail.eventTime");
     assert!(old[0].1.contains("2006 or later"), "{old:?}");
+    let just_before = problems(record(&|detail| {
+        detail["eventTime"] = json!("2005-12-31T23:59:59Z")
+    }));
+    assert!(
+        just_before[0].1.contains("2006 or later"),
+        "{just_before:?}"
+    );
+    assert!(
+        problems(record(&|detail| {
+            detail["eventTime"] = json!("2006-01-01T00:00:00Z")
+        }))
+        .is_empty()
+    );
     let ahead = problems(record(&|detail| {
         detail["eventTime"] = json!("9999-01-01T00:00:00Z")
     }));
