@@ -1,9 +1,9 @@
 //! The detection engine: runs the rules and the principal's baseline over an event and
 //! turns what fired into an [`Anomaly`].
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
+// Every event's name is looked up here.
+use foldhash::HashMap;
 
 use crate::anomaly::{self, Anomaly, Detection, Severity};
 use crate::baseline::{self, BaselineConfig, Features, Kind, Tally};
@@ -31,7 +31,7 @@ impl Default for Engine {
 
 impl Engine {
     pub fn new(rules: Vec<Rule>, baseline: BaselineConfig) -> Self {
-        let mut by_event_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_event_name: HashMap<String, Vec<usize>> = HashMap::default();
         let mut for_every_call = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
             match rule.event_names() {
