@@ -142,9 +142,13 @@ async fn a_warm_detectors_cache_is_bounded_in_bytes_and_forgetting_changes_no_an
     harness.cleanup().await;
 }
 
-/// Counts the DynamoDB operations a client sends, by name.
+/// Counts the DynamoDB operations a client sends, by name; refuses its `UpdateItem` calls
+/// while told to, as a throttled or unreachable table would.
 #[derive(Debug, Default, Clone)]
-struct OperationCounter(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct OperationCounter {
+    operations: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    refusing_updates: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl OperationCounter {
     /// A DynamoDB client of the harness whose calls this counter names.
@@ -157,7 +161,12 @@ impl OperationCounter {
     }
 
     fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        std::mem::take(&mut *self.operations.lock().unwrap())
+    }
+
+    fn refuse_updates(&self, refuse: bool) {
+        self.refusing_updates
+            .store(refuse, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -178,7 +187,14 @@ impl Intercept for OperationCounter {
             .get("x-amz-target")
             .unwrap_or_default();
         let operation = target.rsplit('.').next().unwrap_or(target).to_string();
-        self.0.lock().unwrap().push(operation);
+        let refused = operation == "UpdateItem"
+            && self
+                .refusing_updates
+                .load(std::sync::atomic::Ordering::SeqCst);
+        self.operations.lock().unwrap().push(operation);
+        if refused {
+            return Err("refused for the test".into());
+        }
         Ok(())
     }
 }
@@ -284,6 +300,44 @@ async fn a_principals_event_count_is_written_until_it_reaches_the_learning_minim
     let seen = other.observe(&event("e5"), at, &config).await.unwrap();
     assert_eq!(seen.events_before, 3);
     assert_eq!(seen.hour_count, 6, "every call still counts in its hour");
+    harness.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_flush_that_fails_keeps_every_principals_counts_for_the_next_one() {
+    let Some(harness) = Harness::new("failed_flush").await else {
+        return;
+    };
+    let config = trailwatch_shared::baseline::BaselineConfig::default();
+    let at = chrono::Utc::now() - chrono::Duration::hours(1);
+    let refused = OperationCounter::default();
+    let detector = DynamoDbProfileStore::new(refused.client(&harness), harness.profiles_table());
+    // Many principals' counts are added at once at a batch's end: one busy, forty quiet.
+    for n in 0..3 {
+        let event = get_object(&format!("busy-{n}"), "busy");
+        detector.observe(&event, at, &config).await.unwrap();
+    }
+    for n in 0..40 {
+        let event = get_object(&format!("quiet-{n}"), &format!("quiet-{n}"));
+        detector.observe(&event, at, &config).await.unwrap();
+    }
+    refused.refuse_updates(true);
+    assert!(detector.flush().await.is_err());
+    refused.refuse_updates(false);
+    detector.flush().await.unwrap();
+
+    // Another detector finds every count once: none lost to the failure, none doubled.
+    let other = DynamoDbProfileStore::new(harness.dynamodb.clone(), harness.profiles_table());
+    let busy = other
+        .observe(&get_object("busy-3", "busy"), at, &config)
+        .await
+        .unwrap();
+    assert_eq!((busy.events_before, busy.hour_count), (3, 4));
+    for n in 0..40 {
+        let event = get_object(&format!("quiet-{n}-again"), &format!("quiet-{n}"));
+        let quiet = other.observe(&event, at, &config).await.unwrap();
+        assert_eq!((quiet.events_before, quiet.hour_count), (1, 2), "quiet-{n}");
+    }
     harness.cleanup().await;
 }
 

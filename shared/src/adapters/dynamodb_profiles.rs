@@ -36,6 +36,8 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, Select};
 use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
+use futures_util::stream::{self, StreamExt};
 use tokio::sync::Mutex;
 
 use super::store_error;
@@ -203,13 +205,14 @@ impl DynamoDbProfileStore {
         config: &BaselineConfig,
     ) -> Result<Principal, StoreError> {
         let pk = principal_key(&features.principal);
-        let old = self
-            .claim_first(pk.clone(), "PROFILE".into(), &features.event_id, at, config)
-            .await?;
+        let hour = hour_of(at);
+        // Two independent calls: one round trip instead of two for every new principal.
+        let (old, hours) = tokio::try_join!(
+            self.claim_first(pk.clone(), "PROFILE".into(), &features.event_id, at, config),
+            self.read_hours(&pk, hour, config),
+        )?;
         let (first_seen, first_event, events) =
             old.unwrap_or_else(|| (at, features.event_id.clone(), 0));
-        let hour = hour_of(at);
-        let hours = self.read_hours(&pk, hour, config).await?;
         Ok(Principal {
             first_seen,
             first_event,
@@ -356,30 +359,45 @@ impl ProfileStore for DynamoDbProfileStore {
             principal.set_hour_as_read(&stored, &pk, hour);
             principal.hour_fresh = true;
         }
-        let mut added_bytes = 0;
-        for (kind, value) in &features.values {
-            let key = (*kind, value.clone());
+        // Each value not cached: its first event as the table holds it, or, when absent or
+        // due a refresh, a claim. Each claim is its own item's race, so they are made all at
+        // once, not one after another (a new principal has several).
+        let mut resolved: Vec<Option<String>> = vec![None; features.values.len()];
+        let mut to_claim = Vec::new();
+        for (position, (kind, value)) in features.values.iter().enumerate() {
+            if principal.seen.contains_key(&(*kind, value.clone())) {
+                continue;
+            }
             let sk = seen_key(*kind, value);
-            let known = stored
+            match stored
                 .get(&(pk.clone(), sk.clone()))
-                .and_then(|item| still_fresh(item, at));
-            let first_event = match (principal.seen.get(&key), known) {
-                (Some(first_event), _) => first_event.clone(),
-                (None, Some(first_event)) => {
-                    added_bytes += cached_entry_bytes(value, &first_event);
-                    principal.seen.insert(key, first_event.clone());
+                .and_then(|item| still_fresh(item, at))
+            {
+                Some(first_event) => resolved[position] = Some(first_event),
+                None => to_claim.push((position, sk)),
+            }
+        }
+        let claims = try_join_all(to_claim.iter().map(|(_, sk)| {
+            self.claim_first(pk.clone(), sk.clone(), &features.event_id, at, config)
+        }))
+        .await?;
+        for ((position, _), old) in to_claim.into_iter().zip(claims) {
+            resolved[position] =
+                Some(old.map_or_else(|| features.event_id.clone(), |(_, event, _)| event));
+        }
+        let mut added_bytes = 0;
+        for ((kind, value), resolved) in features.values.iter().zip(resolved) {
+            let key = (*kind, value.clone());
+            let first_event = match resolved {
+                Some(first_event) => {
+                    if principal.seen.insert(key, first_event.clone()).is_none() {
+                        added_bytes += cached_entry_bytes(value, &first_event);
+                    }
                     first_event
                 }
-                (None, None) => {
-                    let old = self
-                        .claim_first(pk.clone(), sk, &features.event_id, at, config)
-                        .await?;
-                    let first_event =
-                        old.map_or_else(|| features.event_id.clone(), |(_, event, _)| event);
-                    added_bytes += cached_entry_bytes(value, &first_event);
-                    principal.seen.insert(key, first_event.clone());
-                    first_event
-                }
+                None => principal.seen.get(&key).cloned().ok_or_else(|| {
+                    StoreError::Request("a cached value was lost from the cache".into())
+                })?,
             };
             if first_event == features.event_id {
                 observation.new_values.push((*kind, value.clone()));
@@ -555,38 +573,67 @@ impl ProfileStore for DynamoDbProfileStore {
         let config = cache.config.clone().unwrap_or_default();
         let now = Utc::now();
         let expires = Self::expires_at(now, &config);
+        // What to add, taken out of the cache: every counter is an item of its own, so the
+        // adds are made FLUSH_IN_FLIGHT at a time rather than one after another (a batch of
+        // new principals has thousands). What fails goes back, to be added next time.
+        let mut adds: Vec<(String, Counter, u64)> = Vec::new();
         for (name, principal) in cache.principals.iter_mut() {
-            let pk = principal_key(name);
             // The event count decides only whether a principal is still learning: once the
             // table's count has reached the minimum, it is written once a day, for its
             // expiry, not once a batch.
             let still_counting = principal.events_stored < config.learning_min_events;
             let expiry_due = now - principal.profile_written >= REFRESH_AFTER;
             if principal.pending_events > 0 && (still_counting || expiry_due) {
-                principal.events_stored = self
-                    .add(&pk, "PROFILE", "events", principal.pending_events, &expires)
-                    .await?;
-                principal.profile_written = now;
+                adds.push((name.clone(), Counter::Events, principal.pending_events));
                 principal.pending_events = 0;
             }
             principal.hour_fresh = false;
             while let Some((hour, calls)) = principal.pending_hours.pop_first() {
-                let added = self
-                    .add(&pk, &hour_key(hour), "calls", calls, &expires)
-                    .await;
-                match added {
-                    // The table's count now, other detectors' calls included.
-                    Ok(total) => {
-                        if hour >= principal.hours_read_for - config.volume_history_hours {
-                            principal.hours.insert(hour, total);
-                        }
+                adds.push((name.clone(), Counter::Hour(hour), calls));
+            }
+        }
+        let expires = &expires;
+        let mut results = stream::iter(adds)
+            .map(|(name, counter, amount)| async move {
+                let pk = principal_key(&name);
+                let added = match counter {
+                    Counter::Events => self.add(&pk, "PROFILE", "events", amount, expires).await,
+                    Counter::Hour(hour) => {
+                        self.add(&pk, &hour_key(hour), "calls", amount, expires)
+                            .await
                     }
-                    Err(error) => {
-                        principal.pending_hours.insert(hour, calls);
-                        return Err(error);
+                };
+                (name, counter, amount, added)
+            })
+            .buffer_unordered(FLUSH_IN_FLIGHT);
+        let mut failed = None;
+        while let Some((name, counter, amount, added)) = results.next().await {
+            let Some(principal) = cache.principals.get_mut(&name) else {
+                continue;
+            };
+            match (counter, added) {
+                (Counter::Events, Ok(total)) => {
+                    principal.events_stored = total;
+                    principal.profile_written = now;
+                }
+                // The table's count now, other detectors' calls included.
+                (Counter::Hour(hour), Ok(total)) => {
+                    if hour >= principal.hours_read_for - config.volume_history_hours {
+                        principal.hours.insert(hour, total);
                     }
                 }
+                (Counter::Events, Err(error)) => {
+                    principal.pending_events += amount;
+                    failed.get_or_insert(error);
+                }
+                (Counter::Hour(hour), Err(error)) => {
+                    *principal.pending_hours.entry(hour).or_insert(0) += amount;
+                    failed.get_or_insert(error);
+                }
             }
+        }
+        if let Some(error) = failed {
+            return Err(error);
         }
         if cache.principals.len() > CACHED_PRINCIPALS {
             cache.principals.clear();
@@ -857,6 +904,18 @@ impl DynamoDbProfileStore {
             .and_then(|attributes| number(attributes, counter))
             .unwrap_or(amount))
     }
+}
+
+/// The counter adds a flush has in flight at once.
+const FLUSH_IN_FLIGHT: usize = 32;
+
+/// A principal's counter that a flush adds to.
+#[derive(Debug, Clone, Copy)]
+enum Counter {
+    /// Its event count (the profile item).
+    Events,
+    /// Its calls in an hour.
+    Hour(i64),
 }
 
 /// How long a remembered value may go without a write before one refreshes its expiry.
