@@ -304,6 +304,37 @@ async fn a_principals_event_count_is_written_until_it_reaches_the_learning_minim
 }
 
 #[tokio::test]
+async fn an_asset_an_event_names_twice_is_claimed_once() {
+    let Some(harness) = Harness::new("asset_twice").await else {
+        return;
+    };
+    let config = trailwatch_shared::baseline::BaselineConfig::default();
+    let at = chrono::Utc::now() - chrono::Duration::hours(1);
+    let counter = OperationCounter::default();
+    let detector = DynamoDbProfileStore::new(counter.client(&harness), harness.profiles_table());
+    let mut event = get_object("e1", "twice");
+    let asset = (Kind::Asset, "arn:aws:s3:::bucket/key".to_string());
+    event.values.extend([asset.clone(), asset.clone()]);
+    let seen = detector.observe(&event, at, &config).await.unwrap();
+    assert_eq!(
+        seen.new_values
+            .iter()
+            .filter(|value| **value == asset)
+            .count(),
+        2,
+        "new at both places, as when claimed in turn"
+    );
+    // The account, the principal, its call and the asset: one claim each.
+    let updates = counter
+        .take()
+        .into_iter()
+        .filter(|operation| operation == "UpdateItem")
+        .count();
+    assert_eq!(updates, 4);
+    harness.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_flush_that_fails_keeps_every_principals_counts_for_the_next_one() {
     let Some(harness) = Harness::new("failed_flush").await else {
         return;

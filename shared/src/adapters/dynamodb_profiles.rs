@@ -374,6 +374,9 @@ impl ProfileStore for DynamoDbProfileStore {
                 .and_then(|item| still_fresh(item, at))
             {
                 Some(first_event) => resolved[position] = Some(first_event),
+                // An event may name one asset twice: one claim, and its answer is cached for
+                // the second by the time the second is met below.
+                None if to_claim.iter().any(|(_, claiming)| *claiming == sk) => {}
                 None => to_claim.push((position, sk)),
             }
         }
