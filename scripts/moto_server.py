@@ -7,8 +7,8 @@ allows. This runs the same application with DynamoDB requests taken one at a tim
 else (SQS long polls among them) stays concurrent.
 
 It also makes a table's `Query` read only the partition it names: moto's looks through every
-item of the table, sorted, for each one, so a table of 100,000 items took a tenth of a second a
-query, and trailwatch's detector queries each new principal's hours.
+item of the table, sorted, for each one (305 ms a query over 20,000 items here, 16 ms with
+this), and trailwatch's detector queries each new principal's hours.
 
 Usage: python moto_server.py -H 127.0.0.1 -p 4566
 """

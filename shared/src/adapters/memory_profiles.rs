@@ -5,13 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
-
-// A scan looks up every event's principal and values here: foldhash hashes these short keys
-// several times faster than the standard SipHash, still seeded per process.
-use foldhash::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+// A scan looks up every event's principal and values here: foldhash hashes these short keys
+// several times faster than the standard SipHash, still seeded per process.
+use foldhash::{HashMap, HashSet};
 
 use crate::baseline::tally::{self, Minute};
 use crate::baseline::{
