@@ -84,7 +84,9 @@ def lambda_rows(figures):
            f"{detector['batches']} batches of {detector['messages_per_batch']} packed messages",
            f"peak RSS {detector['peak_rss_bytes'] / MIB:.0f} MiB; batches of "
            f"{detector['messages_per_batch'] * detector['events_per_message']:,} events took "
-           f"{sorted(batches)[len(batches) // 2] / 1000:.1f} s (median, against the local endpoint)",
+           f"{sorted(batches)[len(batches) // 2] / 1000:.1f} s (median, against the local endpoint)"
+           + (f"; the detector's CPU {detector['cpu_seconds']:.1f} s in all"
+              if "cpu_seconds" in detector else ""),
            f"≤ 64 MiB ({verdict(detector['peak_rss_bytes'] <= DETECTOR_MEMORY_TARGET)})")
 
 

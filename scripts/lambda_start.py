@@ -230,13 +230,17 @@ def detector_under_load(api, binary, principals, per_principal, per_message, per
             fields = dict(line.split(":", 1) for line in status)
         peak_kb = int(fields["VmHWM"].split()[0])
         rss_kb = int(fields["VmRSS"].split()[0])
+        with open(f"/proc/{process.pid}/stat") as stat:
+            # utime and stime, in clock ticks: the 14th and 15th fields, after the name's ")".
+            ticks = stat.read().rsplit(")", 1)[1].split()
+        cpu_seconds = (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")
     finally:
         process.kill()
         process.communicate()
     return {"events": len(events), "principals": principals, "batches": len(batches),
             "messages_per_batch": per_batch, "events_per_message": per_message,
             "failed_messages": failed, "peak_rss_bytes": peak_kb * 1024, "rss_bytes": rss_kb * 1024,
-            "batch_ms": durations}
+            "batch_ms": durations, "cpu_seconds": cpu_seconds}
 
 
 def main():
