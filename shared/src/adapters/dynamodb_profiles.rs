@@ -345,11 +345,16 @@ impl ProfileStore for DynamoDbProfileStore {
         // (other detectors' calls since this one's last flush).
         let hour = hour_of(at);
         let refresh_hour = !principal.hour_fresh && hour <= principal.hours_read_for;
-        let mut unread: Vec<(String, String)> = features
+        let uncached: Vec<(usize, String)> = features
             .values
             .iter()
-            .filter(|(kind, value)| !principal.seen.contains_key(&(*kind, value.clone())))
-            .map(|(kind, value)| (pk.clone(), seen_key(*kind, value)))
+            .enumerate()
+            .filter(|(_, (kind, value))| !principal.seen.contains_key(&(*kind, value.clone())))
+            .map(|(position, (kind, value))| (position, seen_key(*kind, value)))
+            .collect();
+        let mut unread: Vec<(String, String)> = uncached
+            .iter()
+            .map(|(_, sk)| (pk.clone(), sk.clone()))
             .collect();
         if refresh_hour {
             unread.push((pk.clone(), hour_key(hour)));
@@ -364,11 +369,7 @@ impl ProfileStore for DynamoDbProfileStore {
         // once, not one after another (a new principal has several).
         let mut resolved: Vec<Option<String>> = vec![None; features.values.len()];
         let mut to_claim = Vec::new();
-        for (position, (kind, value)) in features.values.iter().enumerate() {
-            if principal.seen.contains_key(&(*kind, value.clone())) {
-                continue;
-            }
-            let sk = seen_key(*kind, value);
+        for (position, sk) in uncached {
             match stored
                 .get(&(pk.clone(), sk.clone()))
                 .and_then(|item| still_fresh(item, at))
